@@ -1,0 +1,72 @@
+import { Effect, Redacted } from "effect"
+import { equivalent, fromDesired } from "./Canonical.js"
+import type { DesiredProvider, DesiredSet } from "./DesiredProvider.js"
+import { IndexedNameCollision } from "./Errors.js"
+import { indexedProviders, indexedVariable } from "./IndexedProviders.js"
+import { legacyProviders } from "./LegacyProviders.js"
+import type { Variables } from "./ProviderEnvironment.js"
+import { ProviderEnvironment } from "./ProviderEnvironment.js"
+
+const sameKeys = (a: DesiredProvider, b: DesiredProvider): boolean => {
+  const values = (p: DesiredProvider) => p.keys.map(Redacted.value).sort()
+  const [left, right] = [values(a), values(b)]
+  return left.length === right.length && left.every((key, i) => key === right[i])
+}
+
+const identical = (a: DesiredProvider, b: DesiredProvider): boolean =>
+  equivalent(fromDesired(a), fromDesired(b)) && sameKeys(a, b)
+
+/**
+ * The desired set (SPEC §2) from the given variables: legacy providers, then indexed
+ * ones, collisions rejected, identical duplicates collapsed, sorted by name. Every
+ * warning is also logged at warning level.
+ */
+export const deriveFrom = Effect.fn("DesiredProviders.deriveFrom")(function*(variables: Variables) {
+  const legacy = yield* legacyProviders(variables)
+  const indexed = yield* indexedProviders(variables)
+  const warnings = [...legacy.warnings, ...indexed.warnings]
+  const legacyNames = new Set(legacy.providers.map((provider) => provider.name))
+  const byName = new Map(legacy.providers.map((provider) => [provider.name, { index: -1, provider }]))
+  for (const { index, provider } of indexed.providers) {
+    const existing = byName.get(provider.name)
+    if (existing === undefined) {
+      byName.set(provider.name, { index, provider })
+    } else if (legacyNames.has(provider.name)) {
+      return yield* new IndexedNameCollision({
+        provider: provider.name,
+        existing: existing.provider.source,
+        conflicting: provider.source,
+        reason: "the legacy variables already configure a provider with this name",
+        remediation: `set ${indexedVariable(index, "NAME")} to another name, or remove the legacy variables ${
+          existing.provider.source.join(", ")
+        }`
+      })
+    } else if (!identical(existing.provider, provider)) {
+      return yield* new IndexedNameCollision({
+        provider: provider.name,
+        existing: existing.provider.source,
+        conflicting: provider.source,
+        reason: "the two definitions differ in their settings or keys",
+        remediation: `set ${indexedVariable(index, "NAME")} to a different name, or make both definitions identical`
+      })
+    } else {
+      byName.set(provider.name, {
+        index: existing.index,
+        provider: { ...existing.provider, source: [...existing.provider.source, ...provider.source] }
+      })
+      warnings.push(
+        `${indexedVariable(existing.index, "*")} and ${
+          indexedVariable(index, "*")
+        } define provider "${provider.name}" identically; it is seeded once`
+      )
+    }
+  }
+  yield* Effect.forEach(warnings, (warning) => Effect.logWarning(warning), { discard: true })
+  const providers = Array.from(byName.values(), ({ provider }) => provider).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  )
+  return { providers, skipped: indexed.skipped, warnings } satisfies DesiredSet
+})
+
+/** The desired set from the `ProviderEnvironment` service. */
+export const derive = Effect.flatMap(ProviderEnvironment, ({ variables }) => deriveFrom(variables))

@@ -1,0 +1,216 @@
+import { Array as Arr, Effect, Redacted, Schema } from "effect"
+import { bedrockRule } from "./BedrockRule.js"
+import type { DesiredProvider, SkippedProvider } from "./DesiredProvider.js"
+import { ProviderType } from "./DesiredProvider.js"
+import { InvalidConfiguration } from "./Errors.js"
+import { defaultBaseUrls } from "./LegacyProviders.js"
+import type { Variables } from "./ProviderEnvironment.js"
+import { indexedPrefix } from "./ProviderEnvironment.js"
+import { isValidProviderName, providerNamePattern } from "./ProviderName.js"
+import type { Variable } from "./Variable.js"
+import { isSet, lookup, namesOf } from "./Variable.js"
+
+const fields = [
+  "TYPE",
+  "NAME",
+  "BASE_URL",
+  "KEY",
+  "KEYS",
+  "BEDROCK_REGION",
+  "BEDROCK_MODEL",
+  "BEDROCK_SMALL_FAST_MODEL",
+  "BEDROCK_BASE_URL",
+  "BEDROCK_ACCESS_KEY",
+  "BEDROCK_ACCESS_KEY_SECRET"
+] as const
+type Field = typeof fields[number]
+const knownFields: ReadonlySet<string> = new Set(fields)
+const bedrockFields = fields.filter((field) => field.startsWith("BEDROCK_"))
+
+export const maxKeys = 5
+const decimalIndex = /^(0|[1-9][0-9]*)$/
+
+export const indexedVariable = (index: number, field: string): string => `${indexedPrefix}${index}_${field}`
+
+export interface IndexedProvider {
+  readonly index: number
+  readonly provider: DesiredProvider
+}
+
+export interface IndexedProviders {
+  readonly providers: ReadonlyArray<IndexedProvider>
+  readonly skipped: ReadonlyArray<SkippedProvider>
+  readonly warnings: ReadonlyArray<string>
+}
+
+/** Splits `CODER_AIBRIDGE_PROVIDER_<N>_<FIELD>` names into indices, failing on a non-numeric index. */
+const indicesOf = (variables: Variables) =>
+  Effect.gen(function*() {
+    const indices = new Set<number>()
+    const warnings: Array<string> = []
+    const names = Array.from(variables.keys()).filter((name) => name.startsWith(indexedPrefix)).sort()
+    for (const variable of names) {
+      const rest = variable.slice(indexedPrefix.length)
+      const separator = rest.indexOf("_")
+      const index = separator === -1 ? rest : rest.slice(0, separator)
+      const field = separator === -1 ? "" : rest.slice(separator + 1)
+      if (!decimalIndex.test(index)) {
+        return yield* new InvalidConfiguration({
+          variables: [variable],
+          rule: `the index ${
+            JSON.stringify(index)
+          } is not a decimal number (indexed variables are named ${indexedPrefix}<N>_<FIELD> with N = 0, 1, 2, ... without leading zeros)`,
+          fix: `rename it with a numeric index, for example ${indexedVariable(0, field === "" ? "TYPE" : field)}`
+        })
+      }
+      indices.add(Number(index))
+      if (!knownFields.has(field)) {
+        warnings.push(
+          `${variable} ignored: unknown field ${JSON.stringify(field)} (known fields: ${fields.join(", ")})`
+        )
+      }
+    }
+    const sorted = Array.from(indices).sort((a, b) => a - b)
+    const missing = sorted.findIndex((index, position) => index !== position)
+    if (missing !== -1) {
+      return yield* new InvalidConfiguration({
+        variables: [indexedVariable(missing, "TYPE")],
+        rule:
+          `indexed providers must be numbered contiguously from 0, but index ${missing} is missing (indices found: ${
+            sorted.join(", ")
+          })`,
+        fix: `renumber the ${indexedPrefix}<N>_* variables without gaps, or define provider ${missing}`
+      })
+    }
+    return { count: sorted.length, warnings }
+  })
+
+/** KEYS: a comma-separated list, items trimmed, no empty item, no duplicate, at most `maxKeys`. */
+const parseKeyList = (keys: { readonly variable: string; readonly value: string }) => {
+  const items = keys.value.split(",").map((item) => item.trim())
+  const invalid = (rule: string, fix: string) =>
+    Effect.fail(new InvalidConfiguration({ variables: [keys.variable], rule, fix }))
+  const empty = items.findIndex((item) => item === "")
+  if (empty !== -1) {
+    return invalid(
+      `item ${empty + 1} of the comma-separated key list is empty`,
+      "remove the empty item (no leading, trailing or doubled commas)"
+    )
+  }
+  if (items.length > maxKeys) {
+    return invalid(`at most ${maxKeys} keys are allowed, ${items.length} are given`, `keep at most ${maxKeys} keys`)
+  }
+  const duplicate = items.findIndex((item, i) => items.indexOf(item) !== i)
+  if (duplicate !== -1) {
+    return invalid(
+      `items ${items.indexOf(items[duplicate] ?? "") + 1} and ${duplicate + 1} of the key list are the same key`,
+      "list each key once"
+    )
+  }
+  return Effect.succeed(items.map((item) => Redacted.make(item)))
+}
+
+const isProviderType = Schema.is(ProviderType)
+
+type Parsed =
+  | { readonly _tag: "Provider"; readonly provider: DesiredProvider; readonly warnings: ReadonlyArray<string> }
+  | { readonly _tag: "Skipped"; readonly skipped: SkippedProvider; readonly warning: string }
+
+const parseProvider = (variables: Variables, index: number) =>
+  Effect.gen(function*() {
+    const get = (field: Field): Variable => lookup(variables, indexedVariable(index, field))
+    const type = get("TYPE")
+    const nameVariable = get("NAME")
+    if (!isSet(type)) {
+      return yield* new InvalidConfiguration({
+        variables: [type.variable],
+        rule: `provider ${index} has no type; TYPE is required (openai or anthropic)`,
+        fix: `set ${type.variable}, for example to "openai"`
+      })
+    }
+    const named = isSet(nameVariable) ? nameVariable : type
+    const name = named.value ?? type.value
+    if (!isValidProviderName(name)) {
+      return yield* new InvalidConfiguration({
+        variables: [named.variable],
+        rule: `the provider name ${
+          JSON.stringify(name)
+        } does not match ${providerNamePattern.source} (lowercase letters and digits, words joined by single hyphens)`,
+        fix: `set ${nameVariable.variable} to a valid name, for example "openai-eu"`
+      })
+    }
+    const all = fields.map(get)
+    if (!isProviderType(type.value)) {
+      return {
+        _tag: "Skipped",
+        skipped: { name, type: type.value, source: namesOf(all).sort() },
+        warning: `${type.variable}: provider type ${
+          JSON.stringify(type.value)
+        } is not supported by the database yet (known: openai, anthropic); provider "${name}" skipped`
+      } satisfies Parsed
+    }
+    const key = get("KEY")
+    const keyList = get("KEYS")
+    if (isSet(key) && isSet(keyList)) {
+      return yield* new InvalidConfiguration({
+        variables: [key.variable, keyList.variable],
+        rule: "KEY and KEYS are mutually exclusive",
+        fix: `keep one: ${key.variable} for a single key or ${keyList.variable} for a comma-separated list`
+      })
+    }
+    const keys = isSet(keyList)
+      ? yield* parseKeyList(keyList)
+      : isSet(key)
+      ? [Redacted.make(key.value)]
+      : []
+    const bedrockSet = namesOf(bedrockFields.map(get))
+    if (type.value !== "anthropic" && Arr.isNonEmptyArray(bedrockSet)) {
+      return yield* new InvalidConfiguration({
+        variables: bedrockSet,
+        rule: `BEDROCK_* settings apply only to type anthropic, but provider ${index} has type ${
+          JSON.stringify(type.value)
+        }`,
+        fix: `remove ${bedrockSet.join(", ")}, or set ${type.variable} to "anthropic"`
+      })
+    }
+    const bedrock = yield* bedrockRule({
+      accessKey: get("BEDROCK_ACCESS_KEY"),
+      accessKeySecret: get("BEDROCK_ACCESS_KEY_SECRET"),
+      region: get("BEDROCK_REGION"),
+      model: get("BEDROCK_MODEL"),
+      smallFastModel: get("BEDROCK_SMALL_FAST_MODEL"),
+      baseUrl: get("BEDROCK_BASE_URL")
+    }, [key, keyList])
+    const baseUrl = get("BASE_URL")
+    return {
+      _tag: "Provider",
+      provider: {
+        name,
+        type: type.value,
+        source: [...namesOf([type, nameVariable, baseUrl, key, keyList]), ...bedrock.source].sort(),
+        base_url: baseUrl.value ?? defaultBaseUrls[type.value],
+        keys,
+        bedrock: bedrock.bedrock
+      },
+      warnings: bedrock.warnings
+    } satisfies Parsed
+  })
+
+/** The indexed `CODER_AIBRIDGE_PROVIDER_<N>_<FIELD>` providers (SPEC §1.2), in index order. */
+export const indexedProviders = Effect.fn("IndexedProviders.indexedProviders")(function*(variables: Variables) {
+  const { count, warnings } = yield* indicesOf(variables)
+  const providers: Array<IndexedProvider> = []
+  const skipped: Array<SkippedProvider> = []
+  const allWarnings = [...warnings]
+  for (let index = 0; index < count; index++) {
+    const parsed = yield* parseProvider(variables, index)
+    if (parsed._tag === "Skipped") {
+      skipped.push(parsed.skipped)
+      allWarnings.push(parsed.warning)
+    } else {
+      providers.push({ index, provider: parsed.provider })
+      allWarnings.push(...parsed.warnings)
+    }
+  }
+  return { providers, skipped, warnings: allWarnings } satisfies IndexedProviders
+})
