@@ -1,0 +1,67 @@
+/**
+ * What a server's runtime reads: the live providers with their keys. It reads in a read-only
+ * transaction that first waits on the seed lock (shared, so readers do not wait for each other), so
+ * it never sees a half-seeded set.
+ */
+import { Context, Effect, Layer, Redacted } from "effect"
+import type { BedrockSettingsBlob } from "../core/Canonical.js"
+import type { Bedrock, ProviderType } from "../core/DesiredProvider.js"
+import type { DatabaseError } from "./DatabaseError.js"
+import { ProviderStore, type StoreError } from "./ProviderStore.js"
+import { type LockOptions, type LockTimeout, SeedLock } from "./SeedLock.js"
+
+export interface LiveProvider {
+  readonly id: string
+  readonly name: string
+  readonly displayName: string | null
+  readonly type: ProviderType
+  readonly enabled: boolean
+  readonly baseUrl: string
+  readonly bedrock: Bedrock | null
+  /** Withheld (empty) for a disabled provider. */
+  readonly keys: ReadonlyArray<Redacted.Redacted<string>>
+}
+
+export class ProviderReader extends Context.Tag("ai-provider-seed/ProviderReader")<ProviderReader, {
+  readonly live: (
+    options?: Pick<LockOptions, "timeout">
+  ) => Effect.Effect<ReadonlyArray<LiveProvider>, StoreError | LockTimeout | DatabaseError>
+}>() {
+  static readonly layer = Layer.effect(
+    ProviderReader,
+    Effect.gen(function*() {
+      const store = yield* ProviderStore
+      const lock = yield* SeedLock
+      const read = Effect.gen(function*() {
+        const providers = (yield* store.loadProviders).filter((row) => !row.deleted)
+        const keys = yield* store.loadKeys(providers.filter((row) => row.enabled).map((row) => row.id))
+        return providers.map((row): LiveProvider => ({
+          id: row.id,
+          name: row.name,
+          displayName: row.display_name,
+          type: row.type,
+          enabled: row.enabled,
+          baseUrl: row.base_url,
+          bedrock: bedrockOf(row.settings),
+          keys: keys.filter((key) => key.provider_id === row.id).map((key) => key.api_key)
+        }))
+      })
+      return {
+        live: (options = {}) =>
+          lock.withLock(read, { ...options, mode: "shared", readOnly: true }).pipe(
+            Effect.withSpan("ProviderReader.live")
+          )
+      }
+    })
+  )
+}
+
+const bedrockOf = (settings: BedrockSettingsBlob | null): Bedrock | null =>
+  settings === null ? null : {
+    access_key: Redacted.make(settings.access_key ?? ""),
+    access_key_secret: Redacted.make(settings.access_key_secret ?? ""),
+    region: settings.region ?? "",
+    model: settings.model ?? "",
+    small_fast_model: settings.small_fast_model ?? "",
+    base_url: settings.base_url ?? ""
+  }

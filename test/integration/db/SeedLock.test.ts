@@ -1,0 +1,99 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Deferred, Effect, Fiber, Layer } from "effect"
+import { LockTimeout, SeedLock } from "../../../src/db/SeedLock.js"
+import * as TestDatabase from "../../support/TestDatabase.js"
+
+const Lock = SeedLock.layer.pipe(Layer.provideMerge(TestDatabase.layer()))
+
+/** Another session that takes lock 10 in its own transaction and keeps it until released. */
+const holdLockElsewhere = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const held = yield* Deferred.make<number>()
+  const release = yield* Deferred.make<void>()
+  const fiber = yield* sql.withTransaction(Effect.gen(function*() {
+    const [row] = yield* sql<{ pid: number }>`select pg_backend_pid() as pid, pg_advisory_xact_lock(10)`
+    yield* Deferred.succeed(held, row!.pid)
+    yield* Deferred.await(release)
+  })).pipe(Effect.fork)
+  const pid = yield* Deferred.await(held)
+  return { pid, release: Deferred.succeed(release, undefined).pipe(Effect.zipRight(Fiber.join(fiber))) }
+})
+
+/** Whether a fresh session can take lock 10 at once. */
+const lockIsFree = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql.withTransaction(sql<{ free: boolean }>`select pg_try_advisory_xact_lock(10) as free`)
+  return row?.free
+})
+
+layer(Lock, { excludeTestServices: true })("SeedLock on PostgreSQL", (it) => {
+  it.effect("times out after the bound with LockTimeout naming the holder, and leaves no waiting request", () =>
+    Effect.gen(function*() {
+      const lock = yield* SeedLock
+      const sql = yield* SqlClient.SqlClient
+      const holder = yield* holdLockElsewhere
+      const started = Date.now()
+      const error = yield* Effect.flip(lock.withLock(Effect.void, { timeout: "500 millis" }))
+      const elapsed = Date.now() - started
+      yield* holder.release
+
+      expect(error).toBeInstanceOf(LockTimeout)
+      if (!(error instanceof LockTimeout)) return
+      expect(elapsed).toBeGreaterThanOrEqual(500)
+      expect(elapsed).toBeLessThan(1500)
+      expect(error.lockId).toBe("10")
+      expect(error.waitedMs).toBeGreaterThanOrEqual(500)
+      expect(error.holders.map((h) => h.pid)).toContain(holder.pid)
+      expect(error.holders[0]?.applicationName).toBe("ai-provider-seed")
+      expect(error.message).toContain(`pid ${holder.pid}`)
+      const [waiting] = yield* sql<{ count: string }>`
+        select count(*) as count from pg_locks where locktype = 'advisory' and not granted`
+      expect(waiting?.count).toBe("0")
+    }))
+
+  it.effect("is released after success, a typed failure, a defect and an interruption", () =>
+    Effect.gen(function*() {
+      const lock = yield* SeedLock
+      const outcomes: Array<string> = []
+      yield* lock.withLock(Effect.void)
+      outcomes.push(`success: ${yield* lockIsFree}`)
+      yield* Effect.flip(lock.withLock(Effect.fail("typed failure")))
+      outcomes.push(`failure: ${yield* lockIsFree}`)
+      yield* Effect.exit(lock.withLock(Effect.die("defect")))
+      outcomes.push(`defect: ${yield* lockIsFree}`)
+
+      const inside = yield* Deferred.make<void>()
+      const fiber = yield* lock.withLock(Effect.zipRight(Deferred.succeed(inside, undefined), Effect.never)).pipe(
+        Effect.fork
+      )
+      yield* Deferred.await(inside)
+      outcomes.push(`while held: ${yield* lockIsFree}`)
+      yield* Fiber.interrupt(fiber)
+      outcomes.push(`interrupted: ${yield* lockIsFree}`)
+
+      expect(outcomes).toEqual([
+        "success: true",
+        "failure: true",
+        "defect: true",
+        "while held: false",
+        "interrupted: true"
+      ])
+    }))
+
+  it.effect("shared holders (readers) do not wait for each other but exclude a seed", () =>
+    Effect.gen(function*() {
+      const lock = yield* SeedLock
+      const inside = yield* Deferred.make<void>()
+      const reader = yield* lock.withLock(Effect.zipRight(Deferred.succeed(inside, undefined), Effect.never), {
+        mode: "shared",
+        readOnly: true
+      }).pipe(Effect.fork)
+      yield* Deferred.await(inside)
+      const secondReader = yield* lock.withLock(Effect.succeed("read"), { mode: "shared", timeout: "2 seconds" })
+      const seed = yield* Effect.flip(lock.withLock(Effect.void, { timeout: "300 millis" }))
+      yield* Fiber.interrupt(reader)
+      expect(secondReader).toBe("read")
+      expect(seed._tag).toBe("LockTimeout")
+    }))
+})
