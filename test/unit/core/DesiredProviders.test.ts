@@ -1,0 +1,189 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Logger, Redacted } from "effect"
+import type { DesiredProvider } from "../../../src/core/DesiredProvider.js"
+import { deriveFrom } from "../../../src/core/DesiredProviders.js"
+
+const variables = (env: Readonly<Record<string, string>>) =>
+  new Map(Object.entries(env).map(([name, value]) => [name, Redacted.make(value)]))
+
+const derive = (env: Readonly<Record<string, string>>) => deriveFrom(variables(env))
+
+const keysOf = (provider: DesiredProvider | undefined) => provider?.keys.map(Redacted.value)
+
+describe("deriveFrom", () => {
+  it.effect("an empty environment yields an empty set", () =>
+    Effect.gen(function*() {
+      expect(yield* derive({ HOME: "/root" })).toEqual({ providers: [], skipped: [], warnings: [] })
+    }))
+
+  it.effect("legacy providers get fixed names and default base URLs", () =>
+    Effect.gen(function*() {
+      const set = yield* derive({ CODER_AIBRIDGE_OPENAI_KEY: "sk-o", CODER_AIBRIDGE_ANTHROPIC_KEY: "sk-a" })
+      expect(set.providers.map((p) => [p.name, p.type, p.base_url, p.bedrock])).toEqual([
+        ["anthropic", "anthropic", "https://api.anthropic.com/", null],
+        ["openai", "openai", "https://api.openai.com/v1/", null]
+      ])
+      expect(set.providers.map(keysOf)).toEqual([["sk-a"], ["sk-o"]])
+      expect(set.providers.map((p) => p.source)).toEqual([["CODER_AIBRIDGE_ANTHROPIC_KEY"], [
+        "CODER_AIBRIDGE_OPENAI_KEY"
+      ]])
+    }))
+
+  it.effect("legacy base URLs override the defaults", () =>
+    Effect.gen(function*() {
+      const set = yield* derive({
+        CODER_AIBRIDGE_OPENAI_KEY: "sk-o",
+        CODER_AIBRIDGE_OPENAI_BASE_URL: "https://proxy.example/v1/"
+      })
+      expect(set.providers[0]?.base_url).toBe("https://proxy.example/v1/")
+      expect(set.providers[0]?.source).toEqual(["CODER_AIBRIDGE_OPENAI_KEY", "CODER_AIBRIDGE_OPENAI_BASE_URL"])
+    }))
+
+  it.effect("legacy Bedrock credentials alone create anthropic with settings and no keys", () =>
+    Effect.gen(function*() {
+      const set = yield* derive({
+        CODER_AIBRIDGE_BEDROCK_ACCESS_KEY: "AKIA",
+        CODER_AIBRIDGE_BEDROCK_ACCESS_KEY_SECRET: "secret",
+        CODER_AIBRIDGE_BEDROCK_REGION: "eu-west-1"
+      })
+      const [anthropic] = set.providers
+      expect(anthropic?.name).toBe("anthropic")
+      expect(anthropic?.keys).toEqual([])
+      expect(anthropic?.bedrock?.region).toBe("eu-west-1")
+      expect(anthropic?.bedrock && Redacted.value(anthropic.bedrock.access_key)).toBe("AKIA")
+    }))
+
+  it.effect("Bedrock metadata without credentials is ignored with a warning", () =>
+    Effect.gen(function*() {
+      const set = yield* derive({ CODER_AIBRIDGE_ANTHROPIC_KEY: "sk-a", CODER_AIBRIDGE_BEDROCK_MODEL: "claude" })
+      expect(set.providers[0]?.bedrock).toBeNull()
+      expect(set.warnings).toHaveLength(1)
+      expect(set.warnings[0]).toContain("CODER_AIBRIDGE_BEDROCK_MODEL ignored")
+    }))
+
+  it.effect("indexed providers are ordered numerically, named by NAME or TYPE, sorted by name", () =>
+    Effect.gen(function*() {
+      const env: Record<string, string> = {}
+      for (let i = 0; i <= 10; i++) {
+        env[`CODER_AIBRIDGE_PROVIDER_${i}_TYPE`] = "openai"
+        env[`CODER_AIBRIDGE_PROVIDER_${i}_NAME`] = `p${String.fromCharCode(107 - i)}`
+      }
+      delete env["CODER_AIBRIDGE_PROVIDER_0_NAME"]
+      const set = yield* derive(env)
+      expect(set.providers.map((p) => p.name)).toEqual([
+        "openai",
+        "pa",
+        "pb",
+        "pc",
+        "pd",
+        "pe",
+        "pf",
+        "pg",
+        "ph",
+        "pi",
+        "pj"
+      ])
+      expect(set.providers[1]?.source).toEqual(["CODER_AIBRIDGE_PROVIDER_10_NAME", "CODER_AIBRIDGE_PROVIDER_10_TYPE"])
+    }))
+
+  it.effect("indexed base URL defaults by type; KEYS are trimmed", () =>
+    Effect.gen(function*() {
+      const set = yield* derive({
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "anthropic",
+        CODER_AIBRIDGE_PROVIDER_0_NAME: "zdr",
+        CODER_AIBRIDGE_PROVIDER_0_KEYS: " k1 ,k2,  k3",
+        CODER_AIBRIDGE_PROVIDER_1_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_1_BASE_URL: "https://gw.example/",
+        CODER_AIBRIDGE_PROVIDER_1_KEY: "single"
+      })
+      expect(set.providers.map((p) => [p.name, p.base_url, keysOf(p)])).toEqual([
+        ["openai", "https://gw.example/", ["single"]],
+        ["zdr", "https://api.anthropic.com/", ["k1", "k2", "k3"]]
+      ])
+    }))
+
+  it.effect("indexed Bedrock on anthropic keeps the settings", () =>
+    Effect.gen(function*() {
+      const set = yield* derive({
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "anthropic",
+        CODER_AIBRIDGE_PROVIDER_0_BEDROCK_ACCESS_KEY: "AKIA",
+        CODER_AIBRIDGE_PROVIDER_0_BEDROCK_ACCESS_KEY_SECRET: "secret",
+        CODER_AIBRIDGE_PROVIDER_0_BEDROCK_MODEL: "claude",
+        CODER_AIBRIDGE_PROVIDER_0_BEDROCK_SMALL_FAST_MODEL: "haiku",
+        CODER_AIBRIDGE_PROVIDER_0_BEDROCK_BASE_URL: "https://vpce.example/"
+      })
+      expect(set.providers[0]?.bedrock).toMatchObject({
+        region: "",
+        model: "claude",
+        small_fast_model: "haiku",
+        base_url: "https://vpce.example/"
+      })
+    }))
+
+  it.effect("unknown types are skipped, recorded with their variable and logged at warning level", () =>
+    Effect.gen(function*() {
+      const logs: Array<string> = []
+      const set = yield* derive({
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "copilot",
+        CODER_AIBRIDGE_PROVIDER_0_KEY: "ghp-token",
+        CODER_AIBRIDGE_PROVIDER_1_TYPE: "openai"
+      }).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, (l) => void logs.push(l))))
+      )
+      expect(set.providers.map((p) => p.name)).toEqual(["openai"])
+      expect(set.skipped).toEqual([{
+        name: "copilot",
+        type: "copilot",
+        source: ["CODER_AIBRIDGE_PROVIDER_0_KEY", "CODER_AIBRIDGE_PROVIDER_0_TYPE"]
+      }])
+      expect(logs).toHaveLength(1)
+      expect(logs[0]).toContain("level=WARN")
+      expect(logs[0]).toContain("CODER_AIBRIDGE_PROVIDER_0_TYPE")
+      expect(logs[0]).toContain("copilot")
+      expect(logs[0]).not.toContain("ghp-token")
+    }))
+
+  it.effect("an unknown field suffix is a warning naming the variable", () =>
+    Effect.gen(function*() {
+      const set = yield* derive({ CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_BASEURL: "x" })
+      expect(set.providers).toHaveLength(1)
+      expect(set.warnings).toEqual([expect.stringContaining("CODER_AIBRIDGE_PROVIDER_0_BASEURL ignored")])
+    }))
+
+  it.effect("identical indexed duplicates collapse into one with a warning", () =>
+    Effect.gen(function*() {
+      const set = yield* derive({
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_0_KEYS: "k1,k2",
+        CODER_AIBRIDGE_PROVIDER_1_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_1_KEYS: "k2, k1"
+      })
+      expect(set.providers.map((p) => p.name)).toEqual(["openai"])
+      expect(set.providers[0]?.source).toEqual([
+        "CODER_AIBRIDGE_PROVIDER_0_KEYS",
+        "CODER_AIBRIDGE_PROVIDER_0_TYPE",
+        "CODER_AIBRIDGE_PROVIDER_1_KEYS",
+        "CODER_AIBRIDGE_PROVIDER_1_TYPE"
+      ])
+      expect(set.warnings).toEqual([expect.stringContaining("identically")])
+    }))
+
+  it.effect("empty values count as unset", () =>
+    Effect.gen(function*() {
+      const set = yield* derive({
+        CODER_AIBRIDGE_OPENAI_KEY: "",
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_0_NAME: "",
+        CODER_AIBRIDGE_PROVIDER_0_KEY: "k",
+        CODER_AIBRIDGE_PROVIDER_0_KEYS: ""
+      })
+      expect(set.providers.map((p) => [p.name, keysOf(p)])).toEqual([["openai", ["k"]]])
+    }))
+
+  it.effect("errors are typed and carry the variables", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(derive({ CODER_AIBRIDGE_PROVIDER_1_TYPE: "openai" }))
+      expect(error._tag).toBe("InvalidConfiguration")
+      expect(error._tag === "InvalidConfiguration" && error.variables).toEqual(["CODER_AIBRIDGE_PROVIDER_0_TYPE"])
+    }))
+})
