@@ -1,0 +1,6 @@
+import { Context, Effect } from "effect"
+
+/** Where row ids and request ids come from: random UUIDs unless a test provides its own. */
+export class Ids extends Context.Reference<Ids>()("ai-provider-seed/Ids", {
+  defaultValue: () => ({ uuid: Effect.sync(() => crypto.randomUUID()) })
+}) {}

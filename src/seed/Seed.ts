@@ -1,0 +1,136 @@
+/**
+ * The seed: desired set (pure) -> one transaction holding the seed lock -> load -> decide -> batched
+ * inserts of providers, keys and audit rows -> commit. Any failure rolls everything back.
+ */
+import type { SqlClient } from "@effect/sql"
+import { Data, type Duration, Effect, Layer } from "effect"
+import type { ConfigError } from "effect/ConfigError"
+import type { DesiredSet } from "../core/DesiredProvider.js"
+import { derive } from "../core/DesiredProviders.js"
+import { HashConflict, type IndexedNameCollision, type InvalidConfiguration } from "../core/Errors.js"
+import type { ProviderEnvironment } from "../core/ProviderEnvironment.js"
+import { decide, type Decision, rowsNeedingKeys, type StoredKeys } from "../core/Reconcile.js"
+import type { DatabaseError } from "../db/DatabaseError.js"
+import type { StoredKeyRow } from "../db/ProviderRows.js"
+import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
+import { type LockTimeout, SeedLock } from "../db/SeedLock.js"
+import { insertionsFor } from "./AuditEntries.js"
+import { Ids } from "./Ids.js"
+import type { ProviderReport, SeedReport } from "./SeedReport.js"
+
+export interface SeedOptions {
+  /** Same lock, reads and decisions, then rollback: the report says what would happen. */
+  readonly dryRun?: boolean
+  /** How long to wait for the seed lock (default 30 s). */
+  readonly lockTimeout?: Duration.DurationInput
+}
+
+export type SeedError =
+  | InvalidConfiguration
+  | IndexedNameCollision
+  | HashConflict
+  | LockTimeout
+  | StoreError
+  | DatabaseError
+  | ConfigError
+
+/** Carries a dry run's report out of its transaction, so that the transaction rolls back. */
+class DryRunRollback extends Data.TaggedError("DryRunRollback")<{ readonly report: SeedReport }> {}
+
+const groupKeys = (rows: ReadonlyArray<StoredKeyRow>): StoredKeys => {
+  const keys = new Map<string, Array<StoredKeyRow["api_key"]>>()
+  for (const row of rows) keys.set(row.provider_id, [...(keys.get(row.provider_id) ?? []), row.api_key])
+  return keys
+}
+
+const actionOf = {
+  insert: "inserted",
+  unchanged: "unchanged",
+  skipped_deleted: "skipped_deleted",
+  conflict: "conflict"
+} as const
+
+const providerReport = (decision: Decision): ProviderReport => ({
+  name: decision.provider.name,
+  type: decision.provider.type,
+  source: decision.provider.source,
+  action: actionOf[decision.action],
+  keys_inserted: decision.action === "insert" ? decision.provider.keys.length : 0,
+  differences: decision.action === "conflict" ? decision.differences : [],
+  warnings: decision.action === "unchanged" && decision.keyDrift !== undefined
+    ? [decision.keyDrift]
+    : decision.action === "skipped_deleted"
+    ? ["soft-deleted in the database: not recreated from the environment (restore it to use it again)"]
+    : []
+})
+
+const logDecisions = (report: SeedReport) =>
+  Effect.forEach(report.providers, (provider) => {
+    const log = provider.warnings.length > 0
+      ? Effect.forEach(provider.warnings, (warning) => Effect.logWarning(warning), { discard: true })
+      : Effect.logInfo(
+        report.outcome === "planned" ? `provider would be ${provider.action}` : `provider ${provider.action}`
+      )
+    return log.pipe(Effect.annotateLogs({ provider: provider.name, action: provider.action }))
+  }, { discard: true })
+
+/** The reconciliation inside the locked transaction. */
+const reconcile = (desired: DesiredSet, options: SeedOptions, requestId: string) =>
+  Effect.gen(function*() {
+    const store = yield* ProviderStore
+    const stored = yield* store.loadProviders
+    const keys = yield* store.loadKeys(rowsNeedingKeys(desired.providers, stored).map((row) => row.id))
+    const decisions = yield* decide(desired.providers, stored, groupKeys(keys))
+    const conflict = decisions.find((decision) => decision.action === "conflict")
+    if (conflict !== undefined) {
+      return yield* new HashConflict({ provider: conflict.provider.name, differences: conflict.differences })
+    }
+    const inserts = yield* insertionsFor(
+      decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : []),
+      requestId
+    )
+    const report: SeedReport = {
+      outcome: options.dryRun === true ? "planned" : "applied",
+      request_id: requestId,
+      providers: decisions.map(providerReport),
+      skipped: desired.skipped,
+      warnings: desired.warnings
+    }
+    if (options.dryRun !== true) {
+      yield* store.insertProviders(inserts.providers)
+      yield* store.insertKeys(inserts.keys)
+      yield* store.insertAuditRows(inserts.audit)
+    }
+    yield* logDecisions(report)
+    return options.dryRun === true ? yield* new DryRunRollback({ report }) : report
+  })
+
+/** The seed over the store and lock services: what Layer-mock tests run. */
+export const seedWith = Effect.fn("Seed.run")(function*(options: SeedOptions = {}) {
+  const desired = yield* derive
+  if (desired.providers.length === 0) {
+    yield* Effect.logInfo("no AI providers configured in the environment: nothing to seed")
+    return {
+      outcome: options.dryRun === true ? "planned" : "applied",
+      request_id: null,
+      providers: [],
+      skipped: desired.skipped,
+      warnings: desired.warnings
+    } satisfies SeedReport
+  }
+  const lock = yield* SeedLock
+  const requestId = yield* (yield* Ids).uuid
+  return yield* lock.withLock(reconcile(desired, options, requestId), { timeout: options.lockTimeout }).pipe(
+    Effect.catchTag("DryRunRollback", ({ report }) => Effect.succeed(report)),
+    Effect.annotateLogs("request_id", requestId)
+  )
+})
+
+/** The store and lock on the SQL client. */
+export const SeedServices = Layer.merge(ProviderStore.layer, SeedLock.layer)
+
+/** The seed on a SQL client: requires the client and the provider environment (and the Clock). */
+export const seed = (
+  options: SeedOptions = {}
+): Effect.Effect<SeedReport, SeedError, SqlClient.SqlClient | ProviderEnvironment> =>
+  seedWith(options).pipe(Effect.provide(SeedServices))

@@ -1,0 +1,68 @@
+/** Running the seed against a test database with a given environment, and reading what it wrote. */
+import { SqlClient } from "@effect/sql"
+import { expect } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer, Logger } from "effect"
+import { ProviderEnvironment } from "../../src/core/ProviderEnvironment.js"
+import { migrate } from "../../src/db/Migrations.js"
+import { seed, type SeedOptions } from "../../src/seed/Seed.js"
+
+export type Environment = Readonly<Record<string, string>>
+
+export const environmentLayer = (env: Environment) =>
+  ProviderEnvironment.layer.pipe(
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+  )
+
+/** Every log line the seed wrote in this test file, for secret scans. */
+export const logLines: Array<string> = []
+const capturingLogger = Logger.replace(
+  Logger.defaultLogger,
+  Logger.make((options) => {
+    logLines.push(Logger.logfmtLogger.log(options))
+  })
+)
+
+export const runSeed = (env: Environment, options: SeedOptions = {}) =>
+  Effect.zipRight(migrate, seed(options)).pipe(Effect.provide(Layer.merge(environmentLayer(env), capturingLogger)))
+
+/** Everything the seed can write, as plain rows (secrets included: for assertions only). */
+export const snapshot = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* migrate
+  const providers = yield* sql<{
+    id: string
+    name: string
+    type: string
+    display_name: string | null
+    enabled: boolean
+    deleted: boolean
+    base_url: string
+    settings: unknown
+  }>`select id, name, type, display_name, enabled, deleted, base_url, settings from ai_providers order by name`
+  const keys = yield* sql<{ name: string; api_key: string }>`
+    select p.name, k.api_key from ai_provider_keys k join ai_providers p on p.id = k.provider_id
+    order by p.name, k.api_key`
+  const audit = yield* sql<{
+    action: string
+    resource_type: string
+    resource_target: string
+    user_id: string
+    request_id: string
+    diff: Record<string, unknown>
+  }>`select action, resource_type, resource_target, user_id, request_id, diff from audit_logs
+    order by resource_target, resource_type`
+  return { providers, keys, audit }
+})
+
+export const resetDatabase = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* migrate
+  yield* sql`truncate ai_providers, ai_provider_keys, audit_logs`
+})
+
+/** Fails when any of `secrets` appears in plaintext in any of `texts` or in the seed's log lines. */
+export const expectNoSecrets = (texts: ReadonlyArray<string>, secrets: ReadonlyArray<string>) => {
+  for (const secret of secrets) {
+    for (const text of [...texts, ...logLines]) expect(text, "a plaintext secret leaked").not.toContain(secret)
+  }
+}
