@@ -1,0 +1,33 @@
+import { ValidationError } from "@effect/cli"
+import { HelpDoc } from "@effect/cli"
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, ConfigError } from "effect"
+import { ExitCode, exitCodeForCause, exitCodeForError } from "../../../src/cli/ExitCode.js"
+import { HashConflict, IndexedNameCollision, InvalidConfiguration } from "../../../src/core/Errors.js"
+
+describe("exit codes", () => {
+  it("maps typed failures by tag", () => {
+    expect(exitCodeForError(new InvalidConfiguration({ variables: ["X"], rule: "r", fix: "f" }))).toBe(2)
+    expect(exitCodeForError(new HashConflict({ provider: "p", differences: [] }))).toBe(3)
+    expect(
+      exitCodeForError(
+        new IndexedNameCollision({ provider: "p", existing: [], conflicting: [], reason: "r", remediation: "f" })
+      )
+    ).toBe(4)
+    expect(exitCodeForError({ _tag: "LockTimeout" })).toBe(5)
+    expect(exitCodeForError({ _tag: "DatabaseError" })).toBe(6)
+  })
+
+  it("maps usage and Config errors to 2, anything else to 1", () => {
+    expect(exitCodeForError(ValidationError.invalidValue(HelpDoc.p("bad")))).toBe(2)
+    expect(exitCodeForError(ConfigError.MissingData([], "missing"))).toBe(2)
+    expect(exitCodeForError({ _tag: "SomethingElse" })).toBe(1)
+    expect(exitCodeForError(new Error("boom"))).toBe(1)
+  })
+
+  it("maps causes: failures by tag, defects and interruptions to 1", () => {
+    expect(exitCodeForCause(Cause.fail(new HashConflict({ provider: "p", differences: [] })))).toBe(3)
+    expect(exitCodeForCause(Cause.die(new Error("boom")))).toBe(ExitCode.Unexpected)
+    expect(exitCodeForCause(Cause.interrupt("fiber" as never))).toBe(ExitCode.Unexpected)
+  })
+})
