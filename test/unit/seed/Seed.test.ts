@@ -1,0 +1,188 @@
+import { describe, expect, it } from "@effect/vitest"
+import type { Layer } from "effect"
+import { ConfigProvider, Effect, Fiber, Redacted, Ref, TestClock } from "effect"
+import { ProviderEnvironment } from "../../../src/core/ProviderEnvironment.js"
+import { DatabaseError } from "../../../src/db/DatabaseError.js"
+import type { StoredProviderRow } from "../../../src/db/ProviderRows.js"
+import type { ProviderStore } from "../../../src/db/ProviderStore.js"
+import { LockHolder, type SeedLock } from "../../../src/db/SeedLock.js"
+import { SystemActorId } from "../../../src/seed/AuditEntries.js"
+import { type SeedOptions, seedWith } from "../../../src/seed/Seed.js"
+import * as InMemoryDatabase from "../../support/InMemoryDatabase.js"
+
+const openaiKey = "sk-unit-canary-openai-000111222"
+const at = new Date("2026-01-01T00:00:00.000Z")
+
+const storedOpenai = (overrides: Partial<StoredProviderRow> = {}): StoredProviderRow => ({
+  id: "7f1f0000-0000-4000-8000-000000000001",
+  type: "openai",
+  name: "openai",
+  display_name: "openai",
+  enabled: true,
+  deleted: false,
+  base_url: "https://api.openai.com/v1/",
+  settings: null,
+  created_at: at,
+  updated_at: at,
+  ...overrides
+})
+
+const run = (
+  env: Record<string, string>,
+  database: { readonly layer: Layer.Layer<ProviderStore | SeedLock> },
+  options: SeedOptions = {}
+) =>
+  seedWith(options).pipe(
+    Effect.provide(database.layer),
+    Effect.provide(ProviderEnvironment.layer),
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+  )
+
+const legacy = { CODER_AIBRIDGE_OPENAI_KEY: openaiKey }
+
+describe("seed orchestration (Layer mocks, TestClock)", () => {
+  it.effect("no stored row: inserts the provider and its key, audited by the system actor at the Clock's time", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-11-29T12:00:00.000Z"))
+      const db = yield* InMemoryDatabase.make()
+      const report = yield* run(legacy, db)
+      const state = yield* Ref.get(db.state)
+      expect(report.providers.map((p) => [p.name, p.action, p.keys_inserted])).toEqual([["openai", "inserted", 1]])
+      expect(state.providers.map((p) => [p.name, p.created_at.toISOString()])).toEqual([
+        ["openai", "2026-11-29T12:00:00.000Z"]
+      ])
+      expect(state.keys.map((k) => Redacted.value(k.api_key))).toEqual([openaiKey])
+      expect(state.audit.map((a) => [a.action, a.resource_type, a.user_id, a.request_id])).toEqual([
+        ["create", "ai_provider", SystemActorId, report.request_id],
+        ["create", "ai_provider_key", SystemActorId, report.request_id]
+      ])
+      expect(JSON.stringify(state.audit)).not.toContain(openaiKey)
+      expect(state.transactions).toEqual(["committed"])
+    }))
+
+  it.effect("live row with an equal hash: nothing written, in either enabled state", () =>
+    Effect.gen(function*() {
+      for (const enabled of [true, false]) {
+        const stored = storedOpenai({ enabled })
+        const db = yield* InMemoryDatabase.make({
+          providers: [stored],
+          keys: [{ id: "k1", provider_id: stored.id, api_key: Redacted.make(openaiKey) }]
+        })
+        const report = yield* run(legacy, db)
+        const state = yield* Ref.get(db.state)
+        expect(report.providers.map((p) => [p.action, p.warnings])).toEqual([["unchanged", []]])
+        expect(state.calls).toEqual(["loadProviders", "loadKeys"])
+        expect(state.providers).toEqual([stored])
+      }
+    }))
+
+  it.effect("live row with an equal hash but other keys: a masked drift warning, nothing written", () =>
+    Effect.gen(function*() {
+      const stored = storedOpenai()
+      const db = yield* InMemoryDatabase.make({
+        providers: [stored],
+        keys: [{ id: "k1", provider_id: stored.id, api_key: Redacted.make("sk-stored-canary-key-0000") }]
+      })
+      const report = yield* run(legacy, db)
+      expect(report.providers[0]?.warnings).toEqual([
+        "the environment's keys (sk-u...1222) differ from the stored keys (sk-s...0000); the stored keys are kept"
+      ])
+      expect((yield* Ref.get(db.state)).calls).toEqual(["loadProviders", "loadKeys"])
+    }))
+
+  it.effect("live row with a different hash: HashConflict, and the inserts planned for others are not written", () =>
+    Effect.gen(function*() {
+      const db = yield* InMemoryDatabase.make({ providers: [storedOpenai({ base_url: "https://old.test/" })] })
+      const error = yield* Effect.flip(run({ ...legacy, CODER_AIBRIDGE_ANTHROPIC_KEY: "sk-ant-unit-canary-000" }, db))
+      const state = yield* Ref.get(db.state)
+      expect(error._tag).toBe("HashConflict")
+      expect(error.message).toContain("base_url")
+      expect(state.calls).toEqual(["loadProviders", "loadKeys"])
+      expect([state.providers.length, state.keys.length, state.audit.length]).toEqual([1, 0, 0])
+      expect(state.transactions).toEqual(["rolled back"])
+    }))
+
+  it.effect("soft-deleted row: skipped with a warning, never resurrected", () =>
+    Effect.gen(function*() {
+      const db = yield* InMemoryDatabase.make({
+        providers: [storedOpenai({ deleted: true, base_url: "https://x.test/" })]
+      })
+      const report = yield* run(legacy, db)
+      expect(report.providers.map((p) => p.action)).toEqual(["skipped_deleted"])
+      expect(report.providers[0]?.warnings[0]).toContain("soft-deleted")
+      expect((yield* Ref.get(db.state)).providers).toHaveLength(1)
+    }))
+
+  it.effect("a failure after some inserts were made rolls back: nothing written, nothing audited", () =>
+    Effect.gen(function*() {
+      const failure = new DatabaseError({ step: "insert audit rows", reason: "disk full" })
+      const db = yield* InMemoryDatabase.make({}, { failOn: { method: "insertAuditRows", error: failure } })
+      const error = yield* Effect.flip(run({ ...legacy, CODER_AIBRIDGE_ANTHROPIC_KEY: "sk-ant-unit-canary-000" }, db))
+      const state = yield* Ref.get(db.state)
+      expect(error._tag).toBe("DatabaseError")
+      expect(error.message).toBe(failure.message)
+      expect(state.calls).toEqual(["loadProviders", "loadKeys", "insertProviders", "insertKeys", "insertAuditRows"])
+      expect([state.providers.length, state.keys.length, state.audit.length]).toEqual([0, 0, 0])
+      expect(state.transactions).toEqual(["rolled back"])
+    }))
+
+  it.effect("a dry run decides, reports `planned` and rolls back without writing", () =>
+    Effect.gen(function*() {
+      const db = yield* InMemoryDatabase.make()
+      const report = yield* run(legacy, db, { dryRun: true })
+      const state = yield* Ref.get(db.state)
+      expect(report.outcome).toBe("planned")
+      expect(report.providers.map((p) => p.action)).toEqual(["inserted"])
+      expect(state.calls).toEqual(["loadProviders", "loadKeys"])
+      expect(state.transactions).toEqual(["rolled back"])
+    }))
+
+  it.effect("an empty environment takes no lock and opens no transaction", () =>
+    Effect.gen(function*() {
+      const db = yield* InMemoryDatabase.make({}, { lockHeldBy: [] })
+      const report = yield* run({}, db)
+      expect(report.providers).toEqual([])
+      expect(yield* Ref.get(db.state)).toEqual(InMemoryDatabase.emptyState)
+    }))
+
+  it.effect("LockTimeout after the configured bound, naming the holders", () =>
+    Effect.gen(function*() {
+      const holder = new LockHolder({
+        pid: 77,
+        applicationName: "ai-provider-seed",
+        clientAddress: "10.1.2.3",
+        transactionStart: at,
+        mode: "ExclusiveLock"
+      })
+      const db = yield* InMemoryDatabase.make({}, { lockHeldBy: [holder] })
+      const fiber = yield* Effect.fork(run(legacy, db, { lockTimeout: "2 seconds" }))
+      yield* TestClock.adjust("2 seconds")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error._tag).toBe("LockTimeout")
+      expect(error.message).toContain("pid 77")
+      expect((yield* Ref.get(db.state)).calls).toEqual([])
+    }))
+
+  it.effect("configuration errors and collisions fail before any database access", () =>
+    Effect.gen(function*() {
+      const db = yield* InMemoryDatabase.make()
+      const invalid = yield* Effect.flip(
+        run({ CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_NAME: "Bad Name" }, db)
+      )
+      expect(invalid._tag).toBe("InvalidConfiguration")
+      expect(invalid.message).toContain("CODER_AIBRIDGE_PROVIDER_0_NAME")
+      const collision = yield* Effect.flip(run({ ...legacy, CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai" }, db))
+      expect(collision._tag).toBe("IndexedNameCollision")
+      expect((yield* Ref.get(db.state)).calls).toEqual([])
+    }))
+
+  it.effect("a stored settings blob that does not decode fails naming the provider", () =>
+    Effect.gen(function*() {
+      const db = yield* InMemoryDatabase.make({
+        providers: [storedOpenai({ settings: { _type: "vertex" } as unknown as StoredProviderRow["settings"] })]
+      })
+      const error = yield* Effect.flip(run(legacy, db))
+      expect(error._tag).toBe("InvalidStoredSettings")
+      expect(error.message).toContain("\"openai\"")
+    }))
+})
