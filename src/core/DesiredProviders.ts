@@ -26,6 +26,7 @@ export const deriveFrom = Effect.fn("DesiredProviders.deriveFrom")(function*(var
   const indexed = yield* indexedProviders(variables)
   const warnings = [...legacy.warnings, ...indexed.warnings]
   const legacyNames = new Set(legacy.providers.map((provider) => provider.name))
+  // Legacy entries have no index; they never reach the collapse branch, which is for indexed pairs only.
   const byName = new Map(legacy.providers.map((provider) => [provider.name, { index: -1, provider }]))
   for (const { index, provider } of indexed.providers) {
     const existing = byName.get(provider.name)

@@ -64,7 +64,7 @@ const load = Effect.gen(function*() {
     const value = yield* valueAt(path)
     if (Option.isSome(value)) variables.set(path.join("_"), value.value)
   }
-  return { variables: variables as Variables }
+  return { variables } satisfies { readonly variables: Variables }
 })
 
 /**
