@@ -2,11 +2,14 @@ import { Command, ValidationError } from "@effect/cli"
 import { Cause, Console, Effect, Exit, Option } from "effect"
 import { configCommand } from "./ConfigCommand.js"
 import { ExitCode, exitCodeForCause } from "./ExitCode.js"
+import { migrateCommand } from "./MigrateCommand.js"
+import { providersCommand } from "./ProvidersCommand.js"
+import { seedCommand } from "./SeedCommand.js"
 
 /** `ai-provider-seed` and its subcommands; a new subcommand is added to this list. */
 export const rootCommand = Command.make("ai-provider-seed").pipe(
   Command.withDescription("Reconcile AI provider configuration from the environment with PostgreSQL"),
-  Command.withSubcommands([configCommand])
+  Command.withSubcommands([seedCommand, configCommand, migrateCommand, providersCommand])
 )
 
 /** Runs the command line; `argv` is `process.argv`-shaped (runtime and script first). */

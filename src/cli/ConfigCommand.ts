@@ -4,6 +4,7 @@ import { derive } from "../core/DesiredProviders.js"
 import { ProviderEnvironment } from "../core/ProviderEnvironment.js"
 import { configReport, configText } from "./ConfigReport.js"
 import { withEnvFile } from "./EnvFile.js"
+import { logFormat, loggerLayer } from "./Logging.js"
 
 export const format = Options.choice("format", ["text", "json"]).pipe(
   Options.withDefault("text"),
@@ -16,14 +17,15 @@ export const envFile = Options.file("env-file", { exists: "yes" }).pipe(
 )
 
 /** `config`: derive the desired providers from the environment and print them, keys masked. No database. */
-export const configCommand = Command.make("config", { format, envFile }, (options) =>
+export const configCommand = Command.make("config", { format, envFile, logFormat }, (options) =>
   derive.pipe(
     Effect.provide(ProviderEnvironment.layer),
     Effect.map(configReport),
     Effect.flatMap((report) =>
       Console.log(options.format === "json" ? JSON.stringify(report, null, 2) : configText(report))
     ),
-    withEnvFile(options.envFile)
+    withEnvFile(options.envFile),
+    Effect.provide(loggerLayer(options.logFormat))
   )).pipe(
     Command.withDescription(
       "Print the AI providers the environment describes (legacy CODER_AIBRIDGE_* and indexed CODER_AIBRIDGE_PROVIDER_<N>_*), keys masked, without touching the database"

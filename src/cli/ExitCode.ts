@@ -21,7 +21,9 @@ export const exitCodeByTag: Readonly<Record<string, ExitCode>> = {
   IndexedNameCollision: ExitCode.IndexedNameCollision,
   LockTimeout: ExitCode.LockTimeout,
   DatabaseError: ExitCode.Database,
-  InvalidStoredSettings: ExitCode.Database
+  InvalidStoredSettings: ExitCode.Database,
+  ConstraintViolation: ExitCode.Database,
+  EmbeddedPostgresError: ExitCode.Database
 }
 
 const tagOf = (error: unknown): string | undefined =>

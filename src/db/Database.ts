@@ -3,7 +3,8 @@
  * The result is an `@effect/sql-pg` pool, provided as both `PgClient` and `SqlClient`.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Config, Duration, Effect, Layer, Option, type Redacted } from "effect"
+import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { DatabaseError } from "./DatabaseError.js"
 import { EmbeddedPostgres } from "./EmbeddedPostgres.js"
 
 /** Every connection says who it is, so an operator can recognize the seed in `pg_stat_activity`. */
@@ -38,7 +39,17 @@ export const pool = (url: Redacted.Redacted<string>, options: PoolOptions = {}) 
     applicationName,
     maxConnections: Math.max(2, options.maxConnections ?? 4),
     connectTimeout: options.connectTimeout ?? Duration.seconds(10)
-  })
+  }).pipe(Layer.mapError((error) => DatabaseError.fromSqlError(`connect to ${describeUrl(url)}`)(error)))
+
+/** Host, port and database of a URL: never its password. */
+export const describeUrl = (url: Redacted.Redacted<string>): string => {
+  try {
+    const parsed = new URL(Redacted.value(url))
+    return `${parsed.hostname || "localhost"}:${parsed.port || "5432"}${parsed.pathname || "/"}`
+  } catch {
+    return "(an unparseable database URL)"
+  }
+}
 
 /** The pool for a selection; for the embedded default, the server lives as long as the layer. */
 export const layer = (selection: DatabaseSelection, options: PoolOptions = {}) =>

@@ -49,7 +49,7 @@ export class LockTimeout extends Schema.TaggedError<LockTimeout>()("LockTimeout"
 export type LockMode = "exclusive" | "shared"
 
 export interface LockOptions {
-  readonly timeout?: Duration.DurationInput
+  readonly timeout?: Duration.DurationInput | undefined
   /** Readers share the lock with each other and wait only for a seed. */
   readonly mode?: LockMode
   readonly readOnly?: boolean

@@ -11,6 +11,7 @@ import { HashConflict, type IndexedNameCollision, type InvalidConfiguration } fr
 import type { ProviderEnvironment } from "../core/ProviderEnvironment.js"
 import { decide, type Decision, rowsNeedingKeys, type StoredKeys } from "../core/Reconcile.js"
 import type { DatabaseError } from "../db/DatabaseError.js"
+import { migrate } from "../db/Migrations.js"
 import type { StoredKeyRow } from "../db/ProviderRows.js"
 import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
 import { type LockTimeout, SeedLock } from "../db/SeedLock.js"
@@ -105,9 +106,8 @@ const reconcile = (desired: DesiredSet, options: SeedOptions, requestId: string)
     return options.dryRun === true ? yield* new DryRunRollback({ report }) : report
   })
 
-/** The seed over the store and lock services: what Layer-mock tests run. */
-export const seedWith = Effect.fn("Seed.run")(function*(options: SeedOptions = {}) {
-  const desired = yield* derive
+/** The seed of a derived desired set, over the store and lock services. */
+export const seedDesired = Effect.fn("Seed.seedDesired")(function*(desired: DesiredSet, options: SeedOptions = {}) {
   if (desired.providers.length === 0) {
     yield* Effect.logInfo("no AI providers configured in the environment: nothing to seed")
     return {
@@ -126,6 +126,10 @@ export const seedWith = Effect.fn("Seed.run")(function*(options: SeedOptions = {
   )
 })
 
+/** The seed over the store and lock services: what Layer-mock tests run. */
+export const seedWith = (options: SeedOptions = {}) =>
+  Effect.flatMap(derive, (desired) => seedDesired(desired, options)).pipe(Effect.withSpan("Seed.run"))
+
 /** The store and lock on the SQL client. */
 export const SeedServices = Layer.merge(ProviderStore.layer, SeedLock.layer)
 
@@ -134,3 +138,18 @@ export const seed = (
   options: SeedOptions = {}
 ): Effect.Effect<SeedReport, SeedError, SqlClient.SqlClient | ProviderEnvironment> =>
   seedWith(options).pipe(Effect.provide(SeedServices))
+
+/** Migrates, then seeds a desired set that was derived (and so validated) before any database access. */
+export const migrateAndSeedDesired = (
+  desired: DesiredSet,
+  options: SeedOptions = {}
+): Effect.Effect<SeedReport, Exclude<SeedError, InvalidConfiguration | IndexedNameCollision>, SqlClient.SqlClient> =>
+  Effect.zipRight(migrate, seedDesired(desired, options).pipe(Effect.provide(SeedServices)))
+
+/** What the server layer runs: validate the environment first, then migrate and seed. */
+export const migrateAndSeed = (
+  options: SeedOptions = {}
+): Effect.Effect<SeedReport, SeedError, SqlClient.SqlClient | ProviderEnvironment> =>
+  Effect.flatMap(derive, (desired) => migrateAndSeedDesired(desired, options)).pipe(
+    Effect.withSpan("Seed.migrateAndSeed")
+  )

@@ -1,0 +1,28 @@
+/**
+ * The standalone program. Each command picks its log format (`--log-format`, to stderr); the exit code
+ * is the failure's (SPEC §7), mapped in one place.
+ */
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Exit, Option } from "effect"
+import { run, toExitCode } from "./cli/Cli.js"
+
+/** Succeeds on exit code 0 and fails with any other code; the failure was already printed. */
+const main = toExitCode(run(process.argv)).pipe(
+  Effect.filterOrFail((code) => code === 0, (code) => code),
+  Effect.provide(NodeContext.layer)
+)
+
+const interrupted = 130
+
+NodeRuntime.runMain(main, {
+  disablePrettyLogger: true,
+  disableErrorReporting: true,
+  // A signal interrupts the run; its finalizers (pool, embedded server) run before the exit.
+  teardown: (exit, onExit) =>
+    onExit(
+      Exit.isSuccess(exit) ? 0 : Option.match(Cause.failureOption(exit.cause), {
+        onNone: () => interrupted,
+        onSome: (code) => typeof code === "number" ? code : 1
+      })
+    )
+})

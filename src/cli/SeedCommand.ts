@@ -1,0 +1,39 @@
+import { Command, Options } from "@effect/cli"
+import { Console, Effect } from "effect"
+import { derive } from "../core/DesiredProviders.js"
+import { ProviderEnvironment } from "../core/ProviderEnvironment.js"
+import { migrateAndSeedDesired } from "../seed/Seed.js"
+import { envFile, format } from "./ConfigCommand.js"
+import { databaseLayer, databaseUrl, lockTimeout } from "./DatabaseOptions.js"
+import { withEnvFile } from "./EnvFile.js"
+import { logFormat, loggerLayer } from "./Logging.js"
+import { failedReport, seedText } from "./SeedReportText.js"
+
+const dryRun = Options.boolean("dry-run").pipe(
+  Options.withDescription("Take the lock, read and decide as usual, then roll back: report what would happen")
+)
+
+const json = (value: unknown) => JSON.stringify(value, null, 2)
+
+/** `seed`, the main job: migrate, then reconcile the environment's providers with the database. */
+export const seedCommand = Command.make(
+  "seed",
+  { dryRun, format, lockTimeout, databaseUrl, envFile, logFormat },
+  (options) =>
+    derive.pipe(
+      Effect.provide(ProviderEnvironment.layer),
+      // The environment is validated before the database is chosen, started or connected to.
+      Effect.flatMap((desired) =>
+        migrateAndSeedDesired(desired, { dryRun: options.dryRun, lockTimeout: options.lockTimeout }).pipe(
+          Effect.provide(databaseLayer(options.databaseUrl))
+        )
+      ),
+      Effect.flatMap((report) => Console.log(options.format === "json" ? json(report) : seedText(report))),
+      // The JSON report is also printed on failure, for tools; people get the error on stderr.
+      Effect.tapError((error) => options.format === "json" ? Console.log(json(failedReport(error))) : Effect.void),
+      withEnvFile(options.envFile),
+      Effect.provide(loggerLayer(options.logFormat))
+    )
+).pipe(Command.withDescription(
+  "Migrate the database, then insert the AI providers the environment describes and that are missing. Exit codes: 0 ok, 2 invalid configuration, 3 HashConflict, 4 IndexedNameCollision, 5 LockTimeout, 6 database"
+))

@@ -1,0 +1,38 @@
+/** The standalone program as a child process, the way operators run it. */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+export interface ProgramResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A clean environment: only what the test gives, plus what node needs to run. */
+export const baseEnvironment = (): Record<string, string> => ({
+  PATH: process.env["PATH"] ?? "",
+  HOME: process.env["HOME"] ?? "/tmp"
+})
+
+export const start = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>>): ChildProcess =>
+  spawn(process.execPath, ["--import", "tsx", Path.join(root, "src/bin.ts"), ...args], {
+    cwd: root,
+    env: { ...baseEnvironment(), ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+
+export const completion = (child: ChildProcess): Promise<ProgramResult> =>
+  new Promise((resolve, reject) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+    child.once("error", reject)
+    child.once("close", (code) => resolve({ code, stdout, stderr }))
+  })
+
+export const runProgram = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) =>
+  completion(start(args, env))
