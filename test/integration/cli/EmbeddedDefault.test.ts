@@ -75,6 +75,8 @@ describe("the embedded default (no DATABASE_URL)", () => {
     expect(server).toBeDefined()
     // Hold the seed lock so that the program is certainly mid-run (waiting for it) when the signal comes.
     const blocker = new Pg.Client({ host: "127.0.0.1", port: server!.port, user: "postgres", database: "postgres" })
+    // The server goes away under this session when the program stops it: that is the point.
+    blocker.on("error", () => undefined)
     await blocker.connect()
     await blocker.query("select pg_advisory_lock(10)")
     let waiting = false
