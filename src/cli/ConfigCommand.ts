@@ -8,7 +8,7 @@ import { logFormat, loggerLayer } from "./Logging.js"
 
 export const format = Options.choice("format", ["text", "json"]).pipe(
   Options.withDefault("text"),
-  Options.withDescription("Output format: text for people, json for tools (stable, see docs/config-json.md)")
+  Options.withDescription("Output format: text for people, json for tools (stable, documented in the README)")
 )
 
 export const envFile = Options.file("env-file", { exists: "yes" }).pipe(

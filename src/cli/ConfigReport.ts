@@ -2,7 +2,7 @@ import { Redacted } from "effect"
 import type { DesiredProvider, DesiredSet } from "../core/DesiredProvider.js"
 import { mask } from "../core/Mask.js"
 
-/** The stable JSON shape of `config --format json` (documented in docs/config-json.md). Secrets masked. */
+/** The stable JSON shape of `config --format json` (documented in the README). Secrets masked. */
 export interface ConfigReport {
   readonly providers: ReadonlyArray<{
     readonly name: string

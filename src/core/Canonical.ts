@@ -145,6 +145,12 @@ export const hash = Effect.fn("Canonical.hash")(function*(canonical: Canonical) 
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("")
 })
 
+/**
+ * A non-secret value as differences show it. URLs may still carry credentials (`https://user:token@proxy/`,
+ * `?api_key=...`): those parts are replaced by `***`.
+ */
+const shown = (value: string): string => value.replace(/\/\/[^/?#@]*@/, "//***@").replace(/[?#].*$/, "?***")
+
 /** Field-by-field difference between a stored and a desired canonical form, in `canonicalFields` order. */
 export const difference = (stored: Canonical, desired: Canonical): ReadonlyArray<FieldDifference> => {
   const storedValues = fieldValues(stored)
@@ -156,8 +162,8 @@ export const difference = (stored: Canonical, desired: Canonical): ReadonlyArray
     return secretFields.has(field) ? [{ field, secret: true }] : [{
       field,
       secret: false,
-      stored: before,
-      desired: after
+      stored: shown(before),
+      desired: shown(after)
     }]
   })
 }

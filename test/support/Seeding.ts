@@ -1,7 +1,7 @@
 /** Running the seed against a test database with a given environment, and reading what it wrote. */
 import { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Logger } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, Layer, Logger } from "effect"
 import { ProviderEnvironment } from "../../src/core/ProviderEnvironment.js"
 import { migrate } from "../../src/db/Migrations.js"
 import { seed, type SeedOptions } from "../../src/seed/Seed.js"
@@ -22,8 +22,33 @@ const capturingLogger = Logger.replace(
   })
 )
 
+/** The values of the variables that hold secrets (bearer keys, Bedrock credentials): the canaries. */
+export const secretsOf = (env: Environment): ReadonlyArray<string> =>
+  Object.entries(env)
+    .filter(([name]) => /_KEYS?$|_ACCESS_KEY(_SECRET)?$/.test(name))
+    .flatMap(([, value]) => value.split(",").map((item) => item.trim()))
+    .filter((secret) => secret.length >= 8)
+
+/**
+ * Runs the seed, then checks that none of the environment's secrets reached the report, the error,
+ * the log lines of this run or `audit_logs`.
+ */
 export const runSeed = (env: Environment, options: SeedOptions = {}) =>
-  Effect.zipRight(migrate, seed(options)).pipe(Effect.provide(Layer.merge(environmentLayer(env), capturingLogger)))
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const firstLine = logLines.length
+    const exit = yield* Effect.zipRight(migrate, seed(options)).pipe(
+      Effect.provide(Layer.merge(environmentLayer(env), capturingLogger)),
+      Effect.exit
+    )
+    const audit = yield* sql<{ diff: string }>`select diff::text as diff from audit_logs`
+    const outcome = Exit.match(exit, {
+      onFailure: (cause) => Cause.pretty(cause) + JSON.stringify(Cause.failures(cause)),
+      onSuccess: (report) => JSON.stringify(report)
+    })
+    expectNoSecrets([outcome, ...logLines.slice(firstLine), ...audit.map((row) => row.diff)], secretsOf(env))
+    return yield* exit
+  })
 
 /** Everything the seed can write, as plain rows (secrets included: for assertions only). */
 export const snapshot = Effect.gen(function*() {

@@ -14,6 +14,15 @@ const dataDirectory = async () => {
   return { parent, dataDir: Path.join(parent, "postgres") }
 }
 
+/** The pid file's lines, or none while it does not exist (it comes and goes during initdb). */
+const pidFileLines = (path: string): ReadonlyArray<string> => {
+  try {
+    return readFileSync(path, "utf8").split("\n")
+  } catch {
+    return []
+  }
+}
+
 const isRunning = (pid: number) => {
   try {
     process.kill(pid, 0)
@@ -65,7 +74,7 @@ describe("the embedded default (no DATABASE_URL)", () => {
     // initdb's bootstrap), its fourth the port, and its status line says "ready" once it accepts connections.
     let server: { pid: number; port: number } | undefined
     while (server === undefined && child.exitCode === null) {
-      const lines = existsSync(pidFile) ? readFileSync(pidFile, "utf8").split("\n") : []
+      const lines = pidFileLines(pidFile)
       if (Number(lines[0]) > 0 && lines.some((line) => line.trim() === "ready")) {
         server = { pid: Number(lines[0]), port: Number(lines[3]) }
       } else {

@@ -166,3 +166,31 @@ describe("Canonical", () => {
       })
   )
 })
+
+describe("differences never show credentials carried in URLs", () => {
+  it("replaces user info and query strings with ***", () => {
+    const desired = fromDesired({
+      name: "openai",
+      type: "openai",
+      source: [],
+      base_url: "https://seed-user:proxy-token-123@proxy.test/v1/?api_key=query-secret-456",
+      keys: [],
+      bedrock: null
+    })
+    const stored = fromDesired({
+      name: "openai",
+      type: "openai",
+      source: [],
+      base_url: "https://api.openai.com/v1/",
+      keys: [],
+      bedrock: null
+    })
+    const [change] = difference(stored, desired)
+    expect(change).toEqual({
+      field: "base_url",
+      secret: false,
+      stored: "https://api.openai.com/v1/",
+      desired: "https://***@proxy.test/v1/?***"
+    })
+  })
+})
