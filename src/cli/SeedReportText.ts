@@ -7,7 +7,10 @@ const padding = (values: ReadonlyArray<string>) => Math.max(0, ...values.map((va
 /** One line per provider with its action, then skipped providers, then warnings. */
 export const seedText = (report: SeedReport): string => {
   const planned = report.outcome === "planned"
-  const header = planned ? "Dry run: nothing was written. The seed would do this:" : "Seed applied:"
+  const summary = Object.entries(report.counts).filter(([, count]) => count > 0)
+    .map(([action, count]) => `${count} ${action}`).join(", ")
+  const waited = report.lock_wait_ms === null ? "" : `; waited ${report.lock_wait_ms} ms for the seed lock`
+  const header = `${planned ? "Dry run, nothing written. The seed would do" : "Seed applied"}: ${summary}${waited}`
   if (report.providers.length === 0 && report.skipped.length === 0) {
     return ["No AI providers are configured in the environment: nothing to seed.", ...warningLines(report)].join("\n")
   }
@@ -57,5 +60,7 @@ export const failedReport = (error: unknown) => ({
   providers: [],
   skipped: [],
   warnings: [],
+  counts: null,
+  lock_wait_ms: null,
   error: errorJson(error)
 })

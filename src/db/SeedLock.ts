@@ -68,12 +68,15 @@ export interface LockPrimitives {
   readonly holders: Effect.Effect<ReadonlyArray<LockHolder>, SqlError>
 }
 
+/** Provided to a locked body: how long it waited for the lock, for reports and spans. */
+export class LockWait extends Context.Tag("ai-provider-seed/LockWait")<LockWait, { readonly waitedMs: number }>() {}
+
 export class SeedLock extends Context.Tag("ai-provider-seed/SeedLock")<SeedLock, {
   /** Runs `body` in one transaction that holds the seed lock, waiting at most `timeout` for it. */
   readonly withLock: <A, E, R>(
     body: Effect.Effect<A, E, R>,
     options?: LockOptions
-  ) => Effect.Effect<A, E | LockTimeout | DatabaseError, R>
+  ) => Effect.Effect<A, E | LockTimeout | DatabaseError, Exclude<R, LockWait>>
 }>() {
   static readonly layer = Layer.effect(SeedLock, Effect.map(SqlClient.SqlClient, (sql) => make(sqlPrimitives(sql))))
 }
@@ -127,7 +130,9 @@ export const make = (primitives: LockPrimitives): typeof SeedLock.Service => {
         Effect.catchIf((error) => sqlStateOf(error).sqlState === "55P03", () => Effect.succeedNone)
       )
       if (Option.isNone(acquired)) return yield* timedOut(started)
-      yield* Effect.annotateCurrentSpan("lock_wait_ms", (yield* Clock.currentTimeMillis) - started)
+      const waitedMs = (yield* Clock.currentTimeMillis) - started
+      yield* Effect.annotateCurrentSpan("lock_wait_ms", waitedMs)
+      return waitedMs
     }).pipe(
       Effect.catchTag("SqlError", (error) => Effect.fail(DatabaseError.fromSqlError("take the seed lock")(error))),
       Effect.withSpan("SeedLock.acquire")
@@ -135,7 +140,9 @@ export const make = (primitives: LockPrimitives): typeof SeedLock.Service => {
 
   return {
     withLock: (body, options = {}) =>
-      primitives.transaction(Effect.zipRight(acquireBounded(options), body)).pipe(
+      primitives.transaction(
+        Effect.flatMap(acquireBounded(options), (waitedMs) => Effect.provideService(body, LockWait, { waitedMs }))
+      ).pipe(
         // BEGIN, COMMIT and ROLLBACK are the transaction's own statements.
         Effect.mapError((error) => error instanceof SqlError ? DatabaseError.fromSqlError("transaction")(error) : error)
       )

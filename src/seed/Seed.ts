@@ -14,10 +14,10 @@ import type { DatabaseError } from "../db/DatabaseError.js"
 import { migrate } from "../db/Migrations.js"
 import type { StoredKeyRow } from "../db/ProviderRows.js"
 import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
-import { type LockTimeout, SeedLock } from "../db/SeedLock.js"
+import { type LockTimeout, LockWait, SeedLock } from "../db/SeedLock.js"
 import { insertionsFor } from "./AuditEntries.js"
 import { Ids } from "./Ids.js"
-import type { ProviderReport, SeedReport } from "./SeedReport.js"
+import { countActions, type ProviderReport, type SeedReport } from "./SeedReport.js"
 
 export interface SeedOptions {
   /** Same lock, reads and decisions, then rollback: the report says what would happen. */
@@ -90,12 +90,15 @@ const reconcile = (desired: DesiredSet, options: SeedOptions, requestId: string)
       decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : []),
       requestId
     )
+    const providers = decisions.map(providerReport)
     const report: SeedReport = {
       outcome: options.dryRun === true ? "planned" : "applied",
       request_id: requestId,
-      providers: decisions.map(providerReport),
+      providers,
       skipped: desired.skipped,
-      warnings: desired.warnings
+      warnings: desired.warnings,
+      counts: countActions(providers, desired.skipped),
+      lock_wait_ms: (yield* LockWait).waitedMs
     }
     if (options.dryRun !== true) {
       yield* store.insertProviders(inserts.providers)
@@ -115,7 +118,9 @@ export const seedDesired = Effect.fn("Seed.seedDesired")(function*(desired: Desi
       request_id: null,
       providers: [],
       skipped: desired.skipped,
-      warnings: desired.warnings
+      warnings: desired.warnings,
+      counts: countActions([], desired.skipped),
+      lock_wait_ms: null
     } satisfies SeedReport
   }
   const lock = yield* SeedLock

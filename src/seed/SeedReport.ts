@@ -21,4 +21,22 @@ export interface SeedReport {
   readonly providers: ReadonlyArray<ProviderReport>
   readonly skipped: ReadonlyArray<SkippedProvider>
   readonly warnings: ReadonlyArray<string>
+  /** How many providers took each action, and how many unknown types were skipped. */
+  readonly counts: Readonly<Record<ProviderAction | "skipped_unknown", number>>
+  /** How long the run waited for the seed lock; null when it needed none (nothing to seed). */
+  readonly lock_wait_ms: number | null
+}
+
+export const countActions = (
+  providers: ReadonlyArray<ProviderReport>,
+  skipped: ReadonlyArray<SkippedProvider>
+): SeedReport["counts"] => {
+  const count = (action: ProviderAction) => providers.filter((provider) => provider.action === action).length
+  return {
+    inserted: count("inserted"),
+    unchanged: count("unchanged"),
+    skipped_deleted: count("skipped_deleted"),
+    conflict: count("conflict"),
+    skipped_unknown: skipped.length
+  }
 }

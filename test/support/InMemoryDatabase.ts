@@ -2,7 +2,7 @@
  * Layer mocks for the seed's orchestration tests: an in-memory provider store and a seed lock whose
  * "transaction" keeps the store's state on success and restores it on any failure, as PostgreSQL would.
  */
-import { Effect, Layer, Ref } from "effect"
+import { type Duration, Effect, Layer, Ref } from "effect"
 import type { AuditRow, NewKeyRow, StoredKeyRow, StoredProviderRow } from "../../src/db/ProviderRows.js"
 import { ProviderStore, type StoreError } from "../../src/db/ProviderStore.js"
 import { type LockHolder, type LockPrimitives, make as makeSeedLock, SeedLock } from "../../src/db/SeedLock.js"
@@ -23,6 +23,8 @@ export interface Faults {
   readonly failOn?: { readonly method: keyof typeof ProviderStore.Service; readonly error: StoreError }
   /** The lock is held elsewhere forever, by these sessions. */
   readonly lockHeldBy?: ReadonlyArray<LockHolder>
+  /** The lock is granted after this long. */
+  readonly lockGrantedAfter?: Duration.DurationInput
 }
 
 const storedKey = (row: NewKeyRow): StoredKeyRow => ({ id: row.id, provider_id: row.provider_id, api_key: row.api_key })
@@ -80,7 +82,12 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
           )
         }),
       begin: () => Effect.void,
-      acquire: () => faults.lockHeldBy === undefined ? Effect.void : Effect.never,
+      acquire: () =>
+        faults.lockHeldBy !== undefined
+          ? Effect.never
+          : faults.lockGrantedAfter !== undefined
+          ? Effect.sleep(faults.lockGrantedAfter)
+          : Effect.void,
       holders: Effect.succeed(faults.lockHeldBy ?? [])
     }
     return {

@@ -145,6 +145,22 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
       expect(yield* Ref.get(db.state)).toEqual(InMemoryDatabase.emptyState)
     }))
 
+  it.effect("the report counts the actions and says how long the run waited for the lock", () =>
+    Effect.gen(function*() {
+      const db = yield* InMemoryDatabase.make({ providers: [storedOpenai({ deleted: true })] }, {
+        lockGrantedAfter: "1200 millis"
+      })
+      const fiber = yield* Effect.fork(run({
+        ...legacy,
+        CODER_AIBRIDGE_ANTHROPIC_KEY: "sk-ant-unit-canary-000",
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "copilot"
+      }, db))
+      yield* TestClock.adjust("1200 millis")
+      const report = yield* Fiber.join(fiber)
+      expect(report.lock_wait_ms).toBe(1200)
+      expect(report.counts).toEqual({ inserted: 1, unchanged: 0, skipped_deleted: 1, conflict: 0, skipped_unknown: 1 })
+    }))
+
   it.effect("LockTimeout after the configured bound, naming the holders", () =>
     Effect.gen(function*() {
       const holder = new LockHolder({
