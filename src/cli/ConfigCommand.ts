@@ -1,20 +1,11 @@
-import { Command, Options } from "@effect/cli"
+import { Command } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { derive } from "../core/DesiredProviders.js"
 import { ProviderEnvironment } from "../core/ProviderEnvironment.js"
+import { envFile, format } from "./CommonOptions.js"
 import { configReport, configText } from "./ConfigReport.js"
 import { withEnvFile } from "./EnvFile.js"
 import { logFormat, loggerLayer } from "./Logging.js"
-
-export const format = Options.choice("format", ["text", "json"]).pipe(
-  Options.withDefault("text"),
-  Options.withDescription("Output format: text for people, json for tools (stable, documented in the README)")
-)
-
-export const envFile = Options.file("env-file", { exists: "yes" }).pipe(
-  Options.optional,
-  Options.withDescription("A dotenv file (KEY=VALUE lines) merged under the real environment: the environment wins")
-)
 
 /** `config`: derive the desired providers from the environment and print them, keys masked. No database. */
 export const configCommand = Command.make("config", { format, envFile, logFormat }, (options) =>

@@ -2,6 +2,10 @@
 import { HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Duration, Effect, Option, type Redacted } from "effect"
 import * as Database from "../db/Database.js"
+import { SeedServices } from "../seed/Seed.js"
+import { envFile } from "./CommonOptions.js"
+import { withEnvFile } from "./EnvFile.js"
+import { type LogFormat, logFormat, loggerLayer } from "./Logging.js"
 
 export const databaseUrl = Options.redacted("database-url").pipe(
   Options.optional,
@@ -35,6 +39,26 @@ export const lockTimeout = Options.text("lock-timeout").pipe(
   Options.withDefault(Duration.seconds(30)),
   Options.withDescription("How long to wait for the seed lock before failing with LockTimeout (e.g. 500ms, 30s, 2m)")
 )
+
+/** The options every database command takes. */
+export const databaseCommandOptions = { databaseUrl, envFile, logFormat, lockTimeout }
+
+/**
+ * Runs a command's effect with its env file, its log format, the store and lock services, and the pool
+ * for `--database-url` (else DATABASE_URL, else the embedded default).
+ */
+export const withDatabase = (options: {
+  readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  readonly envFile: Option.Option<string>
+  readonly logFormat: LogFormat
+}) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.provide(SeedServices),
+    Effect.provide(databaseLayer(options.databaseUrl)),
+    withEnvFile(options.envFile),
+    Effect.provide(loggerLayer(options.logFormat))
+  )
 
 /** The pool for `--database-url`, else the configured selection (DATABASE_URL or the embedded default). */
 export const databaseLayer = (url: Option.Option<Redacted.Redacted<string>>) =>

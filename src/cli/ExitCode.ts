@@ -17,6 +17,7 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
 export const exitCodeByTag: Readonly<Record<string, ExitCode>> = {
   InvalidConfiguration: ExitCode.InvalidConfiguration,
   EnvFileError: ExitCode.InvalidConfiguration,
+  OperationRefused: ExitCode.InvalidConfiguration,
   HashConflict: ExitCode.HashConflict,
   IndexedNameCollision: ExitCode.IndexedNameCollision,
   LockTimeout: ExitCode.LockTimeout,

@@ -1,7 +1,7 @@
 import { Command } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { migrate } from "../db/Migrations.js"
-import { envFile } from "./ConfigCommand.js"
+import { envFile } from "./CommonOptions.js"
 import { databaseLayer, databaseUrl } from "./DatabaseOptions.js"
 import { withEnvFile } from "./EnvFile.js"
 import { logFormat, loggerLayer } from "./Logging.js"

@@ -1,9 +1,9 @@
 import { Command, Options } from "@effect/cli"
-import { Console, Effect } from "effect"
+import { Config, Console, Effect } from "effect"
 import { derive } from "../core/DesiredProviders.js"
 import { ProviderEnvironment } from "../core/ProviderEnvironment.js"
-import { migrateAndSeedDesired } from "../seed/Seed.js"
-import { envFile, format } from "./ConfigCommand.js"
+import { type ConflictPolicy, migrateAndSeedDesired } from "../seed/Seed.js"
+import { envFile, format } from "./CommonOptions.js"
 import { databaseLayer, databaseUrl, lockTimeout } from "./DatabaseOptions.js"
 import { withEnvFile } from "./EnvFile.js"
 import { logFormat, loggerLayer } from "./Logging.js"
@@ -13,18 +13,30 @@ const dryRun = Options.boolean("dry-run").pipe(
   Options.withDescription("Take the lock, read and decide as usual, then roll back: report what would happen")
 )
 
+const onConflict = Options.choice("on-conflict", ["fail", "warn"]).pipe(
+  Options.withFallbackConfig(Config.literal("fail", "warn")("AI_PROVIDER_SEED_ON_CONFLICT")),
+  Options.withDefault("fail" as ConflictPolicy),
+  Options.withDescription(
+    "fail (default): a provider that differs from the database stops the run (exit 3). warn: leave it untouched, report it as conflict, seed the rest and exit 0. Also AI_PROVIDER_SEED_ON_CONFLICT"
+  )
+)
+
 const json = (value: unknown) => JSON.stringify(value, null, 2)
 
 /** `seed`, the main job: migrate, then reconcile the environment's providers with the database. */
 export const seedCommand = Command.make(
   "seed",
-  { dryRun, format, lockTimeout, databaseUrl, envFile, logFormat },
+  { dryRun, onConflict, format, lockTimeout, databaseUrl, envFile, logFormat },
   (options) =>
     derive.pipe(
       Effect.provide(ProviderEnvironment.layer),
       // The environment is validated before the database is chosen, started or connected to.
       Effect.flatMap((desired) =>
-        migrateAndSeedDesired(desired, { dryRun: options.dryRun, lockTimeout: options.lockTimeout }).pipe(
+        migrateAndSeedDesired(desired, {
+          dryRun: options.dryRun,
+          lockTimeout: options.lockTimeout,
+          onConflict: options.onConflict
+        }).pipe(
           Effect.provide(databaseLayer(options.databaseUrl))
         )
       ),

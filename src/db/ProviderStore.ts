@@ -21,6 +21,8 @@ import {
 
 export type StoreError = DatabaseError | InvalidStoredSettings | ConstraintViolation
 
+export type ConfigurationUpdate = Pick<NewProviderRow, "id" | "type" | "base_url" | "settings" | "updated_at">
+
 export class ProviderStore extends Context.Tag("ai-provider-seed/ProviderStore")<ProviderStore, {
   /** Every provider, soft-deleted and disabled included, in name order. */
   readonly loadProviders: Effect.Effect<ReadonlyArray<StoredProviderRow>, StoreError>
@@ -29,6 +31,11 @@ export class ProviderStore extends Context.Tag("ai-provider-seed/ProviderStore")
   readonly insertProviders: (rows: ReadonlyArray<NewProviderRow>) => Effect.Effect<void, StoreError>
   readonly insertKeys: (rows: ReadonlyArray<NewKeyRow>) => Effect.Effect<void, StoreError>
   readonly insertAuditRows: (rows: ReadonlyArray<AuditRow>) => Effect.Effect<void, StoreError>
+  /** Rewrites the canonical fields of one provider (adopting the environment's). */
+  readonly updateConfiguration: (row: ConfigurationUpdate) => Effect.Effect<void, StoreError>
+  /** Soft delete (`deleted`, not `enabled`) or restore (live and enabled) of one provider. */
+  readonly setDeleted: (id: string, deleted: boolean, at: Date) => Effect.Effect<void, StoreError>
+  readonly deleteKeys: (providerId: string) => Effect.Effect<void, StoreError>
 }>() {
   static readonly layer = Layer.effect(ProviderStore, Effect.map(SqlClient.SqlClient, (sql) => make(sql)))
 }
@@ -136,7 +143,34 @@ export const make = (sql: SqlClient.SqlClient): typeof ProviderStore.Service => 
     )
   })
 
-  return { loadProviders, loadKeys, insertProviders, insertKeys, insertAuditRows }
+  const updateConfiguration = Effect.fn("ProviderStore.updateConfiguration")(function*(row: ConfigurationUpdate) {
+    yield* sql`
+      update ai_providers set type = ${row.type}::ai_provider_type, base_url = ${row.base_url},
+        settings = ${row.settings === null ? null : JSON.stringify(row.settings)}::jsonb, updated_at = ${row.updated_at}
+      where id = ${row.id}`.pipe(Effect.catchTag("SqlError", failWith("update provider")))
+  })
+
+  const setDeleted = Effect.fn("ProviderStore.setDeleted")(function*(id: string, deleted: boolean, at: Date) {
+    yield* sql`update ai_providers set deleted = ${deleted}, enabled = ${!deleted}, updated_at = ${at} where id = ${id}`
+      .pipe(Effect.catchTag("SqlError", failWith(deleted ? "delete provider" : "restore provider")))
+  })
+
+  const deleteKeys = Effect.fn("ProviderStore.deleteKeys")(function*(providerId: string) {
+    yield* sql`delete from ai_provider_keys where provider_id = ${providerId}`.pipe(
+      Effect.catchTag("SqlError", failWith("delete keys"))
+    )
+  })
+
+  return {
+    loadProviders,
+    loadKeys,
+    insertProviders,
+    insertKeys,
+    insertAuditRows,
+    updateConfiguration,
+    setDeleted,
+    deleteKeys
+  }
 }
 
 /** A PostgreSQL array literal travels as one parameter, however many ids it holds. */

@@ -6,7 +6,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer, Option, Schema } from "effect"
 import { LockIDAIProvidersEnvSeed } from "../core/LockIds.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 
@@ -140,9 +140,19 @@ export const make = (primitives: LockPrimitives): typeof SeedLock.Service => {
 
   return {
     withLock: (body, options = {}) =>
-      primitives.transaction(
-        Effect.flatMap(acquireBounded(options), (waitedMs) => Effect.provideService(body, LockWait, { waitedMs }))
-      ).pipe(
+      Effect.gen(function*() {
+        // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
+        const [result, commit] = yield* primitives.transaction(
+          Effect.flatMap(acquireBounded(options), (waitedMs) => Effect.provideService(body, LockWait, { waitedMs }))
+            .pipe(
+              Effect.flatMap((result) =>
+                Effect.map(Effect.makeSpan("SeedLock.commit"), (span) => [result, span] as const)
+              )
+            )
+        )
+        commit.end(yield* Clock.currentTimeNanos, Exit.void)
+        return result
+      }).pipe(
         // BEGIN, COMMIT and ROLLBACK are the transaction's own statements.
         Effect.mapError((error) => error instanceof SqlError ? DatabaseError.fromSqlError("transaction")(error) : error)
       )

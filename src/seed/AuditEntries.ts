@@ -1,6 +1,6 @@
 /**
- * Rows to write for the providers a run inserts: the provider, its keys, and one audit entry per
- * row, by the system actor, with every secret masked.
+ * Rows to write for providers and keys, and the audit entries that go with them: by the system actor,
+ * at the Clock's time, one request id per run, every secret masked.
  */
 import { Clock, Effect, Redacted } from "effect"
 import { settingsBlob } from "../core/Canonical.js"
@@ -18,13 +18,62 @@ export interface Insertions {
   readonly audit: ReadonlyArray<AuditRow>
 }
 
-const maskedSettings = (settings: NewProviderRow["settings"]) =>
+export const maskedSettings = (settings: NewProviderRow["settings"]) =>
   settings === null ? null : {
     ...settings,
     ...(settings.access_key === undefined ? {} : { access_key: mask(settings.access_key) }),
     ...(settings.access_key_secret === undefined ? {} : { access_key_secret: mask(settings.access_key_secret) })
   }
 
+/** What an audit entry shows of a provider's configuration. */
+export const auditedConfiguration = (row: Pick<NewProviderRow, "type" | "base_url" | "settings">) => ({
+  type: row.type,
+  base_url: row.base_url,
+  settings: maskedSettings(row.settings)
+})
+
+export type AuditedChange = Pick<AuditRow, "action" | "resource_type" | "resource_id" | "resource_target" | "diff">
+
+/** An audit entry for a change, by the system actor, now. */
+export const auditEntry = Effect.fn("AuditEntries.auditEntry")(function*(requestId: string, change: AuditedChange) {
+  const id = yield* (yield* Ids).uuid
+  const time = new Date(yield* Clock.currentTimeMillis)
+  return { id, time, user_id: SystemActorId, request_id: requestId, ...change } satisfies AuditRow
+})
+
+/** New key rows for a provider, with their `create` audit entries (keys masked). */
+export const keyInsertions = Effect.fn("AuditEntries.keyInsertions")(function*(
+  provider: { readonly id: string; readonly name: string },
+  keys: ReadonlyArray<Redacted.Redacted<string>>,
+  requestId: string
+) {
+  const ids = yield* Ids
+  const now = new Date(yield* Clock.currentTimeMillis)
+  const rows: Array<NewKeyRow> = []
+  const audit: Array<AuditRow> = []
+  for (const apiKey of keys) {
+    const key: NewKeyRow = {
+      id: yield* ids.uuid,
+      provider_id: provider.id,
+      api_key: apiKey,
+      created_at: now,
+      updated_at: now
+    }
+    rows.push(key)
+    audit.push(
+      yield* auditEntry(requestId, {
+        action: "create",
+        resource_type: "ai_provider_key",
+        resource_id: key.id,
+        resource_target: provider.name,
+        diff: { provider: provider.name, api_key: mask(Redacted.value(apiKey)) }
+      })
+    )
+  }
+  return { rows, audit }
+})
+
+/** Provider rows for missing providers, their keys, and an audit entry for each row. */
 export const insertionsFor = Effect.fn("AuditEntries.insertionsFor")(function*(
   providers: ReadonlyArray<DesiredProvider>,
   requestId: string
@@ -32,16 +81,6 @@ export const insertionsFor = Effect.fn("AuditEntries.insertionsFor")(function*(
   const ids = yield* Ids
   const now = new Date(yield* Clock.currentTimeMillis)
   const rows = { providers: [] as Array<NewProviderRow>, keys: [] as Array<NewKeyRow>, audit: [] as Array<AuditRow> }
-  const audit = (resource: Pick<AuditRow, "resource_type" | "resource_id" | "resource_target" | "diff">) =>
-    Effect.map(ids.uuid, (id): AuditRow => ({
-      id,
-      time: now,
-      user_id: SystemActorId,
-      action: "create",
-      request_id: requestId,
-      ...resource
-    }))
-
   for (const provider of providers) {
     const row: NewProviderRow = {
       id: yield* ids.uuid,
@@ -56,38 +95,17 @@ export const insertionsFor = Effect.fn("AuditEntries.insertionsFor")(function*(
     }
     rows.providers.push(row)
     rows.audit.push(
-      yield* audit({
+      yield* auditEntry(requestId, {
+        action: "create",
         resource_type: "ai_provider",
         resource_id: row.id,
         resource_target: row.name,
-        diff: {
-          name: row.name,
-          display_name: row.display_name,
-          type: row.type,
-          enabled: row.enabled,
-          base_url: row.base_url,
-          settings: maskedSettings(row.settings)
-        }
+        diff: { name: row.name, display_name: row.display_name, enabled: row.enabled, ...auditedConfiguration(row) }
       })
     )
-    for (const apiKey of provider.keys) {
-      const key: NewKeyRow = {
-        id: yield* ids.uuid,
-        provider_id: row.id,
-        api_key: apiKey,
-        created_at: now,
-        updated_at: now
-      }
-      rows.keys.push(key)
-      rows.audit.push(
-        yield* audit({
-          resource_type: "ai_provider_key",
-          resource_id: key.id,
-          resource_target: row.name,
-          diff: { provider: row.name, api_key: mask(Redacted.value(apiKey)) }
-        })
-      )
-    }
+    const keys = yield* keyInsertions(row, provider.keys, requestId)
+    rows.keys.push(...keys.rows)
+    rows.audit.push(...keys.audit)
   }
   return rows satisfies Insertions
 })

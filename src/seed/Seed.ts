@@ -19,11 +19,18 @@ import { insertionsFor } from "./AuditEntries.js"
 import { Ids } from "./Ids.js"
 import { countActions, type ProviderReport, type SeedReport } from "./SeedReport.js"
 
+export type ConflictPolicy = "fail" | "warn"
+
 export interface SeedOptions {
   /** Same lock, reads and decisions, then rollback: the report says what would happen. */
   readonly dryRun?: boolean
   /** How long to wait for the seed lock (default 30 s). */
   readonly lockTimeout?: Duration.DurationInput
+  /**
+   * `fail` (default): a conflicting provider fails the whole run. `warn`: it is left untouched and
+   * reported as `conflict`, and the missing providers are still inserted.
+   */
+  readonly onConflict?: ConflictPolicy
 }
 
 export type SeedError =
@@ -62,6 +69,8 @@ const providerReport = (decision: Decision): ProviderReport => ({
     ? [decision.keyDrift]
     : decision.action === "skipped_deleted"
     ? ["soft-deleted in the database: not recreated from the environment (restore it to use it again)"]
+    : decision.action === "conflict"
+    ? ["differs from the database and was left untouched (--on-conflict warn): adopt it or change the environment"]
     : []
 })
 
@@ -75,21 +84,20 @@ const logDecisions = (report: SeedReport) =>
     return log.pipe(Effect.annotateLogs({ provider: provider.name, action: provider.action }))
   }, { discard: true })
 
-/** The reconciliation inside the locked transaction. */
+/** The reconciliation inside the locked transaction, one span per phase. */
 const reconcile = (desired: DesiredSet, options: SeedOptions, requestId: string) =>
   Effect.gen(function*() {
     const store = yield* ProviderStore
-    const stored = yield* store.loadProviders
-    const keys = yield* store.loadKeys(rowsNeedingKeys(desired.providers, stored).map((row) => row.id))
-    const decisions = yield* decide(desired.providers, stored, groupKeys(keys))
+    const { keys, stored } = yield* Effect.gen(function*() {
+      const stored = yield* store.loadProviders
+      const keys = yield* store.loadKeys(rowsNeedingKeys(desired.providers, stored).map((row) => row.id))
+      return { keys, stored }
+    }).pipe(Effect.withSpan("Seed.load"))
+    const decisions = yield* decide(desired.providers, stored, groupKeys(keys)).pipe(Effect.withSpan("Seed.decide"))
     const conflict = decisions.find((decision) => decision.action === "conflict")
-    if (conflict !== undefined) {
+    if (conflict !== undefined && options.onConflict !== "warn") {
       return yield* new HashConflict({ provider: conflict.provider.name, differences: conflict.differences })
     }
-    const inserts = yield* insertionsFor(
-      decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : []),
-      requestId
-    )
     const providers = decisions.map(providerReport)
     const report: SeedReport = {
       outcome: options.dryRun === true ? "planned" : "applied",
@@ -101,9 +109,15 @@ const reconcile = (desired: DesiredSet, options: SeedOptions, requestId: string)
       lock_wait_ms: (yield* LockWait).waitedMs
     }
     if (options.dryRun !== true) {
-      yield* store.insertProviders(inserts.providers)
-      yield* store.insertKeys(inserts.keys)
-      yield* store.insertAuditRows(inserts.audit)
+      yield* Effect.gen(function*() {
+        const inserts = yield* insertionsFor(
+          decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : []),
+          requestId
+        )
+        yield* store.insertProviders(inserts.providers)
+        yield* store.insertKeys(inserts.keys)
+        yield* store.insertAuditRows(inserts.audit)
+      }).pipe(Effect.withSpan("Seed.write"))
     }
     yield* logDecisions(report)
     return options.dryRun === true ? yield* new DryRunRollback({ report }) : report
@@ -133,7 +147,10 @@ export const seedDesired = Effect.fn("Seed.seedDesired")(function*(desired: Desi
 
 /** The seed over the store and lock services: what Layer-mock tests run. */
 export const seedWith = (options: SeedOptions = {}) =>
-  Effect.flatMap(derive, (desired) => seedDesired(desired, options)).pipe(Effect.withSpan("Seed.run"))
+  Effect.flatMap(deriveTraced, (desired) => seedDesired(desired, options)).pipe(Effect.withSpan("Seed.run"))
+
+/** The desired set, in a span of its own. */
+export const deriveTraced = derive.pipe(Effect.withSpan("Seed.derive"))
 
 /** The store and lock on the SQL client. */
 export const SeedServices = Layer.merge(ProviderStore.layer, SeedLock.layer)
@@ -155,6 +172,6 @@ export const migrateAndSeedDesired = (
 export const migrateAndSeed = (
   options: SeedOptions = {}
 ): Effect.Effect<SeedReport, SeedError, SqlClient.SqlClient | ProviderEnvironment> =>
-  Effect.flatMap(derive, (desired) => migrateAndSeedDesired(desired, options)).pipe(
+  Effect.flatMap(deriveTraced, (desired) => migrateAndSeedDesired(desired, options)).pipe(
     Effect.withSpan("Seed.migrateAndSeed")
   )

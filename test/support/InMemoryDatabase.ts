@@ -62,6 +62,27 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
         Effect.zipRight(
           call("insertAuditRows", rows),
           Ref.update(state, (s) => ({ ...s, audit: [...s.audit, ...rows] }))
+        ),
+      updateConfiguration: (row) =>
+        Effect.zipRight(
+          call("updateConfiguration"),
+          Ref.update(
+            state,
+            (s) => ({ ...s, providers: s.providers.map((p) => p.id === row.id ? { ...p, ...row } : p) })
+          )
+        ),
+      setDeleted: (id, deleted, at) =>
+        Effect.zipRight(
+          call("setDeleted"),
+          Ref.update(state, (s) => ({
+            ...s,
+            providers: s.providers.map((p) => p.id === id ? { ...p, deleted, enabled: !deleted, updated_at: at } : p)
+          }))
+        ),
+      deleteKeys: (providerId) =>
+        Effect.zipRight(
+          call("deleteKeys"),
+          Ref.update(state, (s) => ({ ...s, keys: s.keys.filter((key) => key.provider_id !== providerId) }))
         )
     }
     const primitives: LockPrimitives = {

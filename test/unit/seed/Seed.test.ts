@@ -9,6 +9,7 @@ import { LockHolder, type SeedLock } from "../../../src/db/SeedLock.js"
 import { SystemActorId } from "../../../src/seed/AuditEntries.js"
 import { type SeedOptions, seedWith } from "../../../src/seed/Seed.js"
 import * as InMemoryDatabase from "../../support/InMemoryDatabase.js"
+import { withRecordedSpans } from "../../support/RecordingTracer.js"
 
 const openaiKey = "sk-unit-canary-openai-000111222"
 const at = new Date("2026-01-01T00:00:00.000Z")
@@ -159,6 +160,35 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
       const report = yield* Fiber.join(fiber)
       expect(report.lock_wait_ms).toBe(1200)
       expect(report.counts).toEqual({ inserted: 1, unchanged: 0, skipped_deleted: 1, conflict: 0, skipped_unknown: 1 })
+    }))
+
+  it.effect("each phase of a run has its span: derive, lock wait, load, decide, write, commit", () =>
+    Effect.gen(function*() {
+      const db = yield* InMemoryDatabase.make()
+      const [, spans] = yield* withRecordedSpans(run(legacy, db))
+      const phases = ["Seed.derive", "SeedLock.acquire", "Seed.load", "Seed.decide", "Seed.write", "SeedLock.commit"]
+      expect(spans.filter((name) => phases.includes(name))).toEqual(phases)
+      expect(spans).toContain("Seed.run")
+    }))
+
+  it.effect("with --on-conflict warn, a conflict is reported and left alone while missing providers are inserted", () =>
+    Effect.gen(function*() {
+      const conflicting = storedOpenai({ base_url: "https://old.test/" })
+      const db = yield* InMemoryDatabase.make({ providers: [conflicting] })
+      const report = yield* run({ ...legacy, CODER_AIBRIDGE_ANTHROPIC_KEY: "sk-ant-unit-canary-000" }, db, {
+        onConflict: "warn"
+      })
+      const state = yield* Ref.get(db.state)
+      expect(report.providers.map((p) => [p.name, p.action])).toEqual([["anthropic", "inserted"], [
+        "openai",
+        "conflict"
+      ]])
+      expect(report.providers[1]?.differences.map((d) => d.field)).toEqual(["base_url"])
+      expect(report.providers[1]?.warnings[0]).toContain("left untouched")
+      expect(report.counts.conflict).toBe(1)
+      expect(state.providers.find((p) => p.name === "openai")).toEqual(conflicting)
+      expect(state.providers.map((p) => p.name)).toEqual(["openai", "anthropic"])
+      expect(state.transactions).toEqual(["committed"])
     }))
 
   it.effect("LockTimeout after the configured bound, naming the holders", () =>

@@ -1,0 +1,20 @@
+/** Finding one stored provider by name for an operator's command, refusing when there is none. */
+import { Effect } from "effect"
+import { ProviderStore } from "../db/ProviderStore.js"
+import { OperationRefused } from "./OperationRefused.js"
+
+export const findStored = Effect.fn("Admin.findStored")(function*(
+  operation: OperationRefused["operation"],
+  name: string
+) {
+  const stored = (yield* (yield* ProviderStore).loadProviders).find((row) => row.name === name)
+  if (stored === undefined) {
+    return yield* new OperationRefused({
+      operation,
+      provider: name,
+      reason: "no provider with this name is stored",
+      fix: "check the name with `ai-provider-seed providers list`"
+    })
+  }
+  return stored
+})
