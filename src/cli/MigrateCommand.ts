@@ -2,9 +2,8 @@ import { Command } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { migrate } from "../db/Migrations.js"
 import { envFile } from "./CommonOptions.js"
-import { databaseLayer, databaseUrl } from "./DatabaseOptions.js"
-import { withEnvFile } from "./EnvFile.js"
-import { logFormat, loggerLayer } from "./Logging.js"
+import { databaseUrl, withDatabase } from "./DatabaseOptions.js"
+import { logFormat } from "./Logging.js"
 
 /** `migrate`: apply the schema migrations that ship with the program, and nothing else. */
 export const migrateCommand = Command.make("migrate", { databaseUrl, envFile, logFormat }, (options) =>
@@ -16,7 +15,5 @@ export const migrateCommand = Command.make("migrate", { databaseUrl, envFile, lo
           : `Applied ${applied.map(([id, name]) => `${id}_${name}`).join(", ")}.`
       )
     ),
-    Effect.provide(databaseLayer(options.databaseUrl)),
-    withEnvFile(options.envFile),
-    Effect.provide(loggerLayer(options.logFormat))
+    withDatabase(options)
   )).pipe(Command.withDescription("Apply the database migrations (safe to run from many processes at once)"))
