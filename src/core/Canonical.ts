@@ -1,5 +1,5 @@
 import { Effect, ParseResult, Redacted, Schema } from "effect"
-import type { DesiredProvider } from "./DesiredProvider.js"
+import type { Bedrock, DesiredProvider } from "./DesiredProvider.js"
 import { InvalidStoredSettings } from "./Errors.js"
 import type { FieldDifference } from "./FieldDifference.js"
 
@@ -10,14 +10,7 @@ import type { FieldDifference } from "./FieldDifference.js"
 export interface Canonical {
   readonly type: string
   readonly base_url: string
-  readonly bedrock: {
-    readonly access_key: Redacted.Redacted<string>
-    readonly access_key_secret: Redacted.Redacted<string>
-    readonly region: string
-    readonly model: string
-    readonly small_fast_model: string
-    readonly base_url: string
-  }
+  readonly bedrock: Bedrock
 }
 
 /** The `settings` jsonb blob for Bedrock, exactly as stored: empty fields omitted. */
@@ -69,18 +62,31 @@ const fieldValues = (c: Canonical): ReadonlyArray<string> => [
   c.bedrock.base_url
 ]
 
+const noBedrock: Bedrock = {
+  access_key: emptySecret,
+  access_key_secret: emptySecret,
+  region: "",
+  model: "",
+  small_fast_model: "",
+  base_url: ""
+}
+
 export const fromDesired = (provider: DesiredProvider): Canonical => ({
   type: provider.type,
   base_url: provider.base_url,
-  bedrock: provider.bedrock ?? {
-    access_key: emptySecret,
-    access_key_secret: emptySecret,
-    region: "",
-    model: "",
-    small_fast_model: "",
-    base_url: ""
-  }
+  bedrock: provider.bedrock ?? noBedrock
 })
+
+/** Bedrock settings from a stored blob, secrets redacted, absent fields empty; null without a blob. */
+export const bedrockFromBlob = (settings: BedrockSettingsBlob | null): Bedrock | null =>
+  settings === null ? null : {
+    access_key: Redacted.make(settings.access_key ?? ""),
+    access_key_secret: Redacted.make(settings.access_key_secret ?? ""),
+    region: settings.region ?? "",
+    model: settings.model ?? "",
+    small_fast_model: settings.small_fast_model ?? "",
+    base_url: settings.base_url ?? ""
+  }
 
 /** The settings blob to store for a desired provider: null without Bedrock credentials. */
 export const settingsBlob = (provider: DesiredProvider): BedrockSettingsBlob | null => {
@@ -118,18 +124,7 @@ export const fromStored = Effect.fn("Canonical.fromStored")(function*(row: Store
       })
     )
   )
-  return {
-    type: row.type,
-    base_url: row.base_url,
-    bedrock: {
-      access_key: Redacted.make(settings?.access_key ?? ""),
-      access_key_secret: Redacted.make(settings?.access_key_secret ?? ""),
-      region: settings?.region ?? "",
-      model: settings?.model ?? "",
-      small_fast_model: settings?.small_fast_model ?? "",
-      base_url: settings?.base_url ?? ""
-    }
-  } satisfies Canonical
+  return { type: row.type, base_url: row.base_url, bedrock: bedrockFromBlob(settings) ?? noBedrock } satisfies Canonical
 })
 
 const utf8 = new TextEncoder()

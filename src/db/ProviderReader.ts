@@ -3,8 +3,8 @@
  * transaction that first waits on the seed lock (shared, so readers do not wait for each other), so
  * it never sees a half-seeded set.
  */
-import { Context, Effect, Layer, Redacted } from "effect"
-import type { BedrockSettingsBlob } from "../core/Canonical.js"
+import { Context, Effect, Layer, type Redacted } from "effect"
+import { bedrockFromBlob } from "../core/Canonical.js"
 import type { Bedrock, ProviderType } from "../core/DesiredProvider.js"
 import type { DatabaseError } from "./DatabaseError.js"
 import { ProviderStore, type StoreError } from "./ProviderStore.js"
@@ -42,7 +42,7 @@ export class ProviderReader extends Context.Tag("ai-provider-seed/ProviderReader
           type: row.type,
           enabled: row.enabled,
           baseUrl: row.base_url,
-          bedrock: bedrockOf(row.settings),
+          bedrock: bedrockFromBlob(row.settings),
           keys: keys.filter((key) => key.provider_id === row.id).map((key) => key.api_key)
         }))
       })
@@ -55,13 +55,3 @@ export class ProviderReader extends Context.Tag("ai-provider-seed/ProviderReader
     })
   )
 }
-
-const bedrockOf = (settings: BedrockSettingsBlob | null): Bedrock | null =>
-  settings === null ? null : {
-    access_key: Redacted.make(settings.access_key ?? ""),
-    access_key_secret: Redacted.make(settings.access_key_secret ?? ""),
-    region: settings.region ?? "",
-    model: settings.model ?? "",
-    small_fast_model: settings.small_fast_model ?? "",
-    base_url: settings.base_url ?? ""
-  }

@@ -5,6 +5,7 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import Pg from "pg"
+import { isRunning } from "../../support/Processes.js"
 import { baseEnvironment, completion, root, runProgram } from "../../support/Program.js"
 
 /** A data directory for the embedded default whose parent the `postgres` user can reach. */
@@ -20,15 +21,6 @@ const pidFileLines = (path: string): ReadonlyArray<string> => {
     return readFileSync(path, "utf8").split("\n")
   } catch {
     return []
-  }
-}
-
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
   }
 }
 

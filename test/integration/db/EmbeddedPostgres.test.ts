@@ -8,15 +8,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { pool } from "../../../src/db/Database.js"
 import { EmbeddedPostgres, EmbeddedPostgresError } from "../../../src/db/EmbeddedPostgres.js"
-
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+import { isRunning } from "../../support/Processes.js"
 
 const serverIn = (scope: Scope.Scope, layer: Layer.Layer<EmbeddedPostgres, EmbeddedPostgresError>) =>
   Layer.buildWithScope(layer, scope).pipe(Effect.map(Context.get(EmbeddedPostgres)))
