@@ -1,8 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { Config, Console, Effect } from "effect"
-import { derive } from "../core/DesiredProviders.js"
 import { ProviderEnvironment } from "../core/ProviderEnvironment.js"
-import { type ConflictPolicy, migrateAndSeedDesired } from "../seed/Seed.js"
+import { type ConflictPolicy, deriveTraced, migrateAndSeedDesired } from "../seed/Seed.js"
 import { envFile, format } from "./CommonOptions.js"
 import { databaseLayer, databaseUrl, lockTimeout } from "./DatabaseOptions.js"
 import { withEnvFile } from "./EnvFile.js"
@@ -28,7 +27,7 @@ export const seedCommand = Command.make(
   "seed",
   { dryRun, onConflict, format, lockTimeout, databaseUrl, envFile, logFormat },
   (options) =>
-    derive.pipe(
+    deriveTraced.pipe(
       Effect.provide(ProviderEnvironment.layer),
       // The environment is validated before the database is chosen, started or connected to.
       Effect.flatMap((desired) =>

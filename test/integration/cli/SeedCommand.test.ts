@@ -1,9 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Deferred, Effect, Fiber, Redacted } from "effect"
 import { runProgram } from "../../support/Program.js"
 import { expectNoSecrets, resetDatabase, snapshot } from "../../support/Seeding.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
+import { runCli } from "../../unit/cli/runCli.js"
 
 const openaiKey = "sk-cli-canary-openai-5555666677778888"
 const accessSecret = "cli/canary/bedrock/secret/000011112222"
@@ -78,6 +79,32 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("ai-provider-seed see
       expect(result.code).toBe(2)
       expect(result.stderr).toContain("CODER_AIBRIDGE_PROVIDER_0_KEY")
       expectNoSecrets([result.stdout, result.stderr], [...secrets, "hunter2"])
+    }))
+
+  it.effect("a held seed lock exits 5 after --lock-timeout, naming the holder", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const { url } = yield* TestDatabase.TestDatabase
+      const holding = yield* Deferred.make<number>()
+      const release = yield* Deferred.make<void>()
+      const holder = yield* sql.withTransaction(Effect.gen(function*() {
+        const [row] = yield* sql<{ pid: number }>`select pg_backend_pid() as pid, pg_advisory_xact_lock(10)`
+        yield* Deferred.succeed(holding, row!.pid)
+        yield* Deferred.await(release)
+      })).pipe(Effect.fork)
+      const pid = yield* Deferred.await(holding)
+      const result = yield* runCli(["seed", "--lock-timeout", "500ms", "--format", "json"], {
+        ...env,
+        DATABASE_URL: Redacted.value(url)
+      })
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      expect(result.code).toBe(5)
+      expect(result.stderr).toContain(`pid ${pid}`)
+      const report = JSON.parse(result.stdout)
+      expect(report.error._tag).toBe("LockTimeout")
+      expect(report.error.holders.map((h: { pid: number }) => h.pid)).toContain(pid)
+      expectNoSecrets([result.all], secrets)
     }))
 
   it.effect("an unreachable database exits 6 naming host and port, never the password", () =>
