@@ -5,9 +5,12 @@
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit, Option } from "effect"
 import { run, toExitCode } from "./cli/Cli.js"
+import { fromVariables } from "./core/IndexedConfigProvider.js"
 
 /** Succeeds on exit code 0 and fails with any other code; the failure was already printed. */
 const main = toExitCode(run(process.argv)).pipe(
+  // Effect's default `fromEnv` makes the walk over thousands of indexed variables quadratic.
+  Effect.withConfigProvider(fromVariables(Object.entries(process.env))),
   Effect.filterOrFail((code) => code === 0, (code) => code),
   Effect.provide(NodeContext.layer)
 )

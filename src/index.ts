@@ -2,6 +2,7 @@
 export * as Canonical from "./core/Canonical.js"
 export * as DesiredProviders from "./core/DesiredProviders.js"
 export * from "./core/Errors.js"
+export * as IndexedConfigProvider from "./core/IndexedConfigProvider.js"
 export * as LockIds from "./core/LockIds.js"
 export { mask } from "./core/Mask.js"
 export { ProviderEnvironment } from "./core/ProviderEnvironment.js"

@@ -1,5 +1,6 @@
 import { FileSystem } from "@effect/platform"
 import { ConfigProvider, Effect, Option, Schema } from "effect"
+import { fromVariables } from "../core/IndexedConfigProvider.js"
 
 /** An env file that cannot be read or parsed. Names the path and line, never line content (it may hold keys). */
 export class EnvFileError extends Schema.TaggedError<EnvFileError>()("EnvFileError", {
@@ -67,7 +68,8 @@ export const parseEnvFile = (path: string, text: string): Effect.Effect<Map<stri
 /**
  * The current ConfigProvider with the env file's variables merged under it: the real
  * environment wins. The file's names are split on "_" like `ConfigProvider.fromEnv`, so
- * the walk over indexed variables sees both sources the same way.
+ * the walk over indexed variables sees both sources the same way; the indexed provider keeps
+ * that walk linear for files with thousands of providers.
  */
 export const withEnvFile = (envFile: Option.Option<string>) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Option.match(envFile, {
@@ -78,7 +80,7 @@ export const withEnvFile = (envFile: Option.Option<string>) => <A, E, R>(self: E
         const text = yield* fs.readFileString(path).pipe(
           Effect.mapError((error) => new EnvFileError({ path, reason: error.message }))
         )
-        const fromFile = ConfigProvider.fromMap(yield* parseEnvFile(path, text), { pathDelim: "_" })
+        const fromFile = fromVariables(yield* parseEnvFile(path, text))
         const current = yield* Effect.configProviderWith(Effect.succeed)
         return yield* Effect.withConfigProvider(self, ConfigProvider.orElse(current, () => fromFile))
       })
