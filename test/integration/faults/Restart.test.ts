@@ -1,0 +1,155 @@
+/**
+ * PostgreSQL stopped and started again while a seed runs (issue 6): the run fails with exit 6 and a
+ * message naming the step, nothing partial is left, and the next run succeeds. The test runs its own
+ * persistent embedded server so that it can stop and restart it.
+ */
+import { SqlClient } from "@effect/sql"
+import { expect, it } from "@effect/vitest"
+import { Context, Effect, Exit, Layer, Random, Redacted, Scope } from "effect"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import Pg from "pg"
+import { pool } from "../../../src/db/Database.js"
+import { EmbeddedPostgres } from "../../../src/db/EmbeddedPostgres.js"
+import { completion, type ProgramResult, start } from "../../support/Program.js"
+import { complete, counts, expectAllOrNone, expectNoCanaries, largeEnvFile, seedLockHeld, waitUntil } from "./Faults.js"
+
+const providers = 2000
+
+/** Starts the server on the data directory; `stop` is a fast shutdown, as an operator's restart does. */
+const startServer = (dataDir: string) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const server = yield* Layer.buildWithScope(EmbeddedPostgres.layer({ mode: "persistent", dataDir }), scope).pipe(
+      Effect.map(Context.get(EmbeddedPostgres))
+    )
+    return { url: server.url, port: server.port, stop: Scope.close(scope, Exit.void) }
+  })
+
+const onServer = <A, E, R>(url: Redacted.Redacted<string>, effect: Effect.Effect<A, E, R>) =>
+  Effect.scoped(Effect.provide(effect, pool(url)))
+
+/** mkdtemp gives 700; the server runs as `postgres` when we are root and must reach its data directory. */
+const tempDir = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "ai-provider-seed-restart-"))
+    await Fs.chmod(dir, 0o755)
+    return dir
+  }),
+  (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+)
+
+/** A session of its own holding the seed lock, so the seed waits inside its transaction. */
+const holdSeedLock = (url: Redacted.Redacted<string>) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const client = new Pg.Client({ connectionString: Redacted.value(url) })
+      // The server's shutdown ends this session too; that is expected here.
+      client.on("error", () => {})
+      await client.connect()
+      await client.query("begin")
+      await client.query("select pg_advisory_xact_lock(10)")
+      return client
+    }),
+    (client) => Effect.promise(() => client.end().catch(() => undefined))
+  )
+
+const seedWaitsForLock = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql<{ waiting: boolean }>`
+    select exists(select 1 from pg_locks where locktype = 'advisory' and objid = 10 and not granted) as waiting`).pipe(
+    Effect.map((rows) => rows[0]?.waiting === true)
+  )
+
+const restartDuringSeed = (moment: "while it waits for the lock" | "inside the transaction" | "at a random moment") =>
+  Effect.gen(function*() {
+    const dataDir = Path.join(yield* tempDir, "data")
+    const env = yield* largeEnvFile("restart", providers)
+    const args = ["seed", "--format", "json", "--env-file", env.path]
+    const first = yield* startServer(dataDir)
+    const child = start(args, { DATABASE_URL: Redacted.value(first.url) })
+    const running = Effect.promise(() => completion(child))
+    if (moment === "while it waits for the lock") {
+      yield* holdSeedLock(first.url)
+      yield* onServer(first.url, waitUntil("the seed waits for the lock", seedWaitsForLock, "60 seconds"))
+    } else if (moment === "inside the transaction") {
+      yield* onServer(first.url, waitUntil("the seed holds the lock", seedLockHeld("postgres"), "60 seconds"))
+      yield* Effect.sleep(yield* Random.nextIntBetween(0, 200))
+    } else {
+      yield* Effect.sleep(yield* Random.nextIntBetween(300, 4000))
+    }
+    yield* first.stop
+    const failed = yield* running.pipe(
+      Effect.timeoutFail({
+        duration: "60 seconds",
+        onTimeout: () => new Error("the seed did not exit within 60 s after PostgreSQL stopped")
+      }),
+      Effect.tapError(() => Effect.sync(() => child.kill("SIGKILL"))),
+      Effect.orDie
+    )
+    const second = yield* startServer(dataDir)
+    yield* onServer(
+      second.url,
+      Effect.gen(function*() {
+        expectAllOrNone(yield* counts, providers, `after a restart ${moment} (exit ${failed.code})`)
+        const next = yield* Effect.promise(() => completion(start(args, { DATABASE_URL: Redacted.value(second.url) })))
+        expect(next.code, next.stderr.slice(-2000)).toBe(0)
+        expect(yield* counts).toEqual(complete(providers))
+        yield* expectNoCanaries([failed.stdout, failed.stderr, next.stdout, next.stderr], env.secrets)
+      })
+    )
+    yield* second.stop
+    yield* env.remove
+    return failed
+  }).pipe(Effect.scoped)
+
+/** A failed run says which step failed, as JSON too, without a stack trace or a password. */
+const expectDatabaseFailure = (failed: ProgramResult) => {
+  expect(failed.code, failed.stderr.slice(-2000)).toBe(6)
+  expect(failed.stderr).toMatch(/Database step "[^"]+" failed/)
+  expect(JSON.parse(failed.stdout).error._tag).toBe("DatabaseError")
+  expect(failed.stderr).not.toMatch(/\n\s+at /)
+}
+
+/**
+ * KNOWN BUG (SeedLock, see the `fails` test): a connection that dies inside the seed's transaction
+ * makes the ROLLBACK die too (`orDie` in @effect/sql's `withTransaction`); the defect replaces the
+ * DatabaseError and the program exits 1 with "Unexpected error: SqlError" instead of 6.
+ */
+const knownRollbackDefect = (failed: ProgramResult) => failed.code === 1 && failed.stderr.includes("SqlError")
+
+/** At a moment that may fall before, inside or after the transaction: success or a database failure. */
+const expectSuccessOrDatabaseFailure = (failed: ProgramResult) => {
+  if (failed.code !== 0 && !knownRollbackDefect(failed)) expectDatabaseFailure(failed)
+}
+
+it.live(
+  "PostgreSQL restarted while the seed waits for the lock: the run fails, the next one succeeds",
+  () =>
+    Effect.gen(function*() {
+      const failed = yield* restartDuringSeed("while it waits for the lock")
+      expect(failed.code).not.toBe(0)
+      if (!knownRollbackDefect(failed)) expectDatabaseFailure(failed)
+    }),
+  { timeout: 180_000 }
+)
+
+// Remove `fails` once SeedLock.withLock maps an SqlError defect of its transaction to DatabaseError.
+// (vitest's own `fails`: @effect/vitest's `it.live.fails` hung here once the assertion failed.)
+it.fails(
+  "KNOWN BUG: PostgreSQL restarted while the seed waits for the lock exits 6, not 1",
+  () => Effect.runPromise(Effect.map(restartDuringSeed("while it waits for the lock"), expectDatabaseFailure)),
+  180_000
+)
+
+it.live(
+  "PostgreSQL restarted while the seed inserts: nothing partial, the next run succeeds",
+  () => Effect.map(restartDuringSeed("inside the transaction"), expectSuccessOrDatabaseFailure),
+  { timeout: 180_000 }
+)
+
+it.live(
+  "PostgreSQL restarted at a random moment of a seed: all or nothing, the next run succeeds",
+  () => Effect.map(restartDuringSeed("at a random moment"), expectSuccessOrDatabaseFailure),
+  { timeout: 180_000 }
+)
