@@ -68,12 +68,20 @@ const restartDuringSeed = (moment: "while it waits for the lock" | "inside the t
     const args = ["seed", "--format", "json", "--env-file", env.path]
     const first = yield* startServer(dataDir)
     const child = start(args, { DATABASE_URL: Redacted.value(first.url) })
-    const running = Effect.promise(() => completion(child))
+    const exited = completion(child)
+    const running = Effect.promise(() => exited)
+    // Waiting for a moment of the run fails at once, with its output, if the run ends before it.
+    const untilOrExit = <E, R>(moment: Effect.Effect<void, E, R>) =>
+      Effect.raceFirst(
+        onServer(first.url, moment),
+        Effect.flatMap(running, (early) =>
+          Effect.dieMessage(`the seed exited ${early.code} before the moment came: ${early.stderr.slice(-1500)}`))
+      )
     if (moment === "while it waits for the lock") {
       yield* holdSeedLock(first.url)
-      yield* onServer(first.url, waitUntil("the seed waits for the lock", seedWaitsForLock, "60 seconds"))
+      yield* untilOrExit(waitUntil("the seed waits for the lock", seedWaitsForLock, "60 seconds"))
     } else if (moment === "inside the transaction") {
-      yield* onServer(first.url, waitUntil("the seed holds the lock", seedLockHeld("postgres"), "60 seconds"))
+      yield* untilOrExit(waitUntil("the seed holds the lock", seedLockHeld("postgres"), "60 seconds"))
       yield* Effect.sleep(yield* Random.nextIntBetween(0, 200))
     } else {
       yield* Effect.sleep(yield* Random.nextIntBetween(300, 4000))

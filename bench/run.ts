@@ -1,0 +1,417 @@
+/**
+ * `npm run bench`: the seed against a baseline measured in the same run, on the same server.
+ *
+ * - statements sent per seed for 1, 100, 1,000 and 10,000 providers, first seed and no-op restart;
+ * - in-process seed time (environment -> desired set -> locked transaction -> commit) against a
+ *   hand-written minimal sequence through plain `pg` doing the same work (lock, one select, one insert
+ *   per table, commit), with the ratio;
+ * - whole-program cold start of a no-op `seed` against a plain `node` script that connects with `pg`
+ *   and runs one query; peak memory (max RSS) of the program at 10,000 providers.
+ *
+ * Writes bench/results.md and bench/seed-time.svg and says, per target, met or missed.
+ *   npm run bench -- [--database-url postgres://127.0.0.1/...]   (default: an embedded PostgreSQL)
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { SqlClient, Statement } from "@effect/sql"
+import { Context, Effect, Layer, Logger, Option, Redacted, Ref } from "effect"
+import { execFileSync, spawnSync } from "node:child_process"
+import { existsSync } from "node:fs"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import Pg from "pg"
+import { fromVariables } from "../src/core/IndexedConfigProvider.js"
+import { mask } from "../src/core/Mask.js"
+import { ProviderEnvironment } from "../src/core/ProviderEnvironment.js"
+import { pool } from "../src/db/Database.js"
+import { EmbeddedPostgres } from "../src/db/EmbeddedPostgres.js"
+import { migrate } from "../src/db/Migrations.js"
+import { seed } from "../src/seed/Seed.js"
+
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const sizes = [1, 100, 1000, 10_000] as const
+const repetitions = (size: number) => size >= 10_000 ? 3 : 5
+const coldStarts = 7
+
+// ----------------------------------------------------------------------------------------------------
+// Environments
+
+type Environment = Record<string, string>
+
+const environment = (size: number): Environment => {
+  const env: Environment = {}
+  for (let i = 0; i < size; i++) {
+    env[`CODER_AIBRIDGE_PROVIDER_${i}_TYPE`] = "openai"
+    env[`CODER_AIBRIDGE_PROVIDER_${i}_NAME`] = `bench-${i}`
+    env[`CODER_AIBRIDGE_PROVIDER_${i}_KEY`] = `sk-bench-${i}-0123456789abcdefghij`
+  }
+  return env
+}
+
+const median = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN
+}
+
+// ----------------------------------------------------------------------------------------------------
+// The seed, in-process
+
+const environmentLayer = (env: Environment) =>
+  ProviderEnvironment.layer.pipe(Layer.provide(Layer.setConfigProvider(fromVariables(Object.entries(env)))))
+
+/** The seed's log lines are formatted as the program formats them (logfmt), then dropped. */
+const quietLogger = Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, () => undefined))
+
+/** One seed of `env`, as the program runs it, without migrations (done before); returns its statements. */
+const seedOnce = (env: Environment) =>
+  Effect.gen(function*() {
+    const count = yield* Ref.make(0)
+    yield* seed().pipe(
+      Effect.provide(environmentLayer(env)),
+      Statement.withTransformer((statement) => Effect.as(Ref.update(count, (n) => n + 1), statement))
+    )
+    return yield* Ref.get(count)
+  }).pipe(Effect.provide(quietLogger))
+
+const truncate = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql`truncate ai_providers, ai_provider_keys, audit_logs`
+)
+
+const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const started = performance.now()
+    yield* effect
+    return performance.now() - started
+  })
+
+// ----------------------------------------------------------------------------------------------------
+// The baseline: the same rows through plain `pg`, one statement per step
+
+const systemActor = "00000000-0000-0000-0000-000000000000"
+
+const baseline = async (client: Pg.Client, env: Environment) => {
+  const now = new Date().toISOString()
+  const requestId = crypto.randomUUID()
+  const providers: Array<object> = []
+  const keys: Array<object> = []
+  const audit: Array<object> = []
+  for (let i = 0; env[`CODER_AIBRIDGE_PROVIDER_${i}_TYPE`] !== undefined; i++) {
+    const name = env[`CODER_AIBRIDGE_PROVIDER_${i}_NAME`] ?? ""
+    const apiKey = env[`CODER_AIBRIDGE_PROVIDER_${i}_KEY`] ?? ""
+    const id = crypto.randomUUID()
+    const keyId = crypto.randomUUID()
+    const base_url = "https://api.openai.com/v1/"
+    providers.push({ id, type: "openai", name, display_name: name, enabled: true, base_url, settings: null, now })
+    keys.push({ id: keyId, provider_id: id, api_key: apiKey, now })
+    const entry = { time: now, user_id: systemActor, action: "create", request_id: requestId }
+    audit.push({
+      ...entry,
+      id: crypto.randomUUID(),
+      resource_type: "ai_provider",
+      resource_id: id,
+      resource_target: name,
+      diff: { name, type: "openai", base_url, settings: null }
+    })
+    audit.push({
+      ...entry,
+      id: crypto.randomUUID(),
+      resource_type: "ai_provider_key",
+      resource_id: keyId,
+      resource_target: name,
+      diff: { provider: name, api_key: mask(apiKey) }
+    })
+  }
+  await client.query("begin")
+  await client.query("select pg_advisory_xact_lock(10)")
+  await client.query("select id, type, name, display_name, enabled, deleted, base_url, settings from ai_providers")
+  await client.query(
+    `insert into ai_providers (id, type, name, display_name, enabled, base_url, settings, created_at, updated_at)
+     select id, type, name, display_name, enabled, base_url, settings, now, now from jsonb_to_recordset($1::jsonb)
+     as r(id uuid, type ai_provider_type, name text, display_name text, enabled boolean, base_url text, settings jsonb, now timestamptz)`,
+    [JSON.stringify(providers)]
+  )
+  await client.query(
+    `insert into ai_provider_keys (id, provider_id, api_key, created_at, updated_at)
+     select id, provider_id, api_key, now, now from jsonb_to_recordset($1::jsonb)
+     as r(id uuid, provider_id uuid, api_key text, now timestamptz)`,
+    [JSON.stringify(keys)]
+  )
+  await client.query(
+    `insert into audit_logs (id, time, user_id, action, resource_type, resource_id, resource_target, diff, request_id)
+     select id, time, user_id, action, resource_type, resource_id, resource_target, diff, request_id
+     from jsonb_to_recordset($1::jsonb) as r(id uuid, time timestamptz, user_id uuid, action text, resource_type text,
+       resource_id uuid, resource_target text, diff jsonb, request_id uuid)`,
+    [JSON.stringify(audit)]
+  )
+  await client.query("commit")
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Child processes: cold start and peak memory
+
+const program = Path.join(root, "dist/bin.js")
+const coldBaseline = `const pg = require("pg"); const c = new pg.Client(process.argv[1]);
+  c.connect().then(() => c.query("select 1")).then(() => c.end())`
+
+const wallMs = (args: ReadonlyArray<string>, env: Environment = {}) => {
+  const started = performance.now()
+  const result = spawnSync(process.execPath, args, {
+    cwd: root,
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...env },
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  if (result.status !== 0) throw new Error(`${args.join(" ")} exited ${result.status}: ${result.stderr}`)
+  return performance.now() - started
+}
+
+/** Max RSS in MiB of the program, from GNU time when present. */
+const peakMemoryMiB = (args: ReadonlyArray<string>) => {
+  if (!existsSync("/usr/bin/time")) return undefined
+  const result = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...args], {
+    cwd: root,
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp" },
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  const kib = Number(result.stderr.toString("utf8").trim().split("\n").at(-1))
+  return result.status === 0 && Number.isFinite(kib) ? kib / 1024 : undefined
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Output
+
+interface Row {
+  readonly size: number
+  readonly firstStatements: number
+  readonly noopStatements: number
+  readonly seedMs: number
+  readonly noopMs: number
+  readonly baselineMs: number
+}
+
+const verdict = (met: boolean) => met ? "**met**" : "**missed**"
+const fmt = (ms: number) => ms < 10 ? ms.toFixed(1) : ms.toFixed(0)
+
+const svg = (rows: ReadonlyArray<Row>) => {
+  const [width, height, left, right, top, bottom] = [640, 400, 70, 20, 30, 50]
+  const xs = rows.map((row) => Math.log10(row.size))
+  const ys = rows.flatMap((row) => [row.seedMs, row.baselineMs, row.noopMs]).map((ms) => Math.log10(Math.max(ms, 0.1)))
+  const [yMin, yMax] = [Math.floor(Math.min(...ys)), Math.ceil(Math.max(...ys))]
+  const x = (size: number) => left + (Math.log10(size) / Math.max(...xs)) * (width - left - right)
+  const y = (ms: number) => top + (1 - (Math.log10(Math.max(ms, 0.1)) - yMin) / (yMax - yMin)) * (height - top - bottom)
+  const line = (pick: (row: Row) => number, color: string, label: string, at: number) =>
+    [
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${
+        rows.map((row) => `${x(row.size).toFixed(1)},${y(pick(row)).toFixed(1)}`).join(" ")
+      }"/>`,
+      ...rows.map((row) =>
+        `<circle cx="${x(row.size).toFixed(1)}" cy="${y(pick(row)).toFixed(1)}" r="3" fill="${color}"/>`
+      ),
+      `<text x="${left + 10}" y="${top + 14 + at * 16}" fill="${color}" font-size="12">${label}</text>`
+    ].join("\n")
+  const grid = [
+    ...rows.map((row) =>
+      `<line x1="${x(row.size)}" y1="${top}" x2="${x(row.size)}" y2="${height - bottom}" stroke="#ddd"/>` +
+      `<text x="${x(row.size)}" y="${height - bottom + 16}" font-size="11" text-anchor="middle">${
+        row.size.toLocaleString("en")
+      }</text>`
+    ),
+    ...Array.from({ length: yMax - yMin + 1 }, (_, i) => 10 ** (yMin + i)).map((ms) =>
+      `<line x1="${left}" y1="${y(ms)}" x2="${width - right}" y2="${y(ms)}" stroke="#ddd"/>` +
+      `<text x="${left - 6}" y="${y(ms) + 4}" font-size="11" text-anchor="end">${
+        ms >= 1 ? ms : ms.toFixed(1)
+      } ms</text>`
+    )
+  ]
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${
+    width / 2
+  }" y="18" font-size="14" text-anchor="middle">In-process seed time vs provider count (log-log, median)</text>
+${grid.join("\n")}
+<text x="${width / 2}" y="${height - 12}" font-size="12" text-anchor="middle">providers</text>
+${line((row) => row.seedMs, "#c0392b", "seed, first run (ai-provider-seed)", 0)}
+${line((row) => row.baselineMs, "#2471a3", "baseline: minimal SQL through plain pg", 1)}
+${line((row) => row.noopMs, "#7d7d7d", "seed, no-op restart", 2)}
+</svg>
+`
+}
+
+// ----------------------------------------------------------------------------------------------------
+
+const argument = (flag: string) => {
+  const at = process.argv.indexOf(flag)
+  return at === -1 ? Option.none() : Option.fromNullable(process.argv[at + 1])
+}
+
+const adminUrl = Option.match(argument("--database-url"), {
+  onNone: () =>
+    Effect.map(
+      Layer.build(EmbeddedPostgres.layer({ mode: "ephemeral" })),
+      (context) => Context.get(context, EmbeddedPostgres).url
+    ),
+  onSome: (url) => Effect.succeed(Redacted.make(url))
+})
+
+const freshDatabase = (admin: Redacted.Redacted<string>) =>
+  Effect.gen(function*() {
+    const sql = Context.get(yield* Layer.build(pool(admin, { maxConnections: 2 })), SqlClient.SqlClient)
+    const name = `bench_${crypto.randomUUID().replaceAll("-", "")}`
+    yield* Effect.acquireRelease(
+      sql`create database ${sql(name)}`,
+      () => sql`drop database if exists ${sql(name)} with (force)`.pipe(Effect.orDie)
+    )
+    const url = new URL(Redacted.value(admin))
+    url.pathname = `/${name}`
+    return url.toString()
+  })
+
+const main = Effect.gen(function*() {
+  const started = performance.now()
+  console.log("building dist/ for the whole-program measurements ...")
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
+  const admin = yield* adminUrl
+  const url = yield* freshDatabase(admin)
+  const client = new Pg.Client({ connectionString: url })
+  yield* Effect.promise(() => client.connect())
+  yield* Effect.addFinalizer(() => Effect.promise(() => client.end()))
+
+  const rows: Array<Row> = []
+  yield* Effect.gen(function*() {
+    yield* migrate
+    for (const size of sizes) {
+      const env = environment(size)
+      // Warm-up, and the statement counts: a first seed, then a no-op restart.
+      yield* truncate
+      const firstStatements = yield* seedOnce(env)
+      const noopStatements = yield* seedOnce(env)
+      const seedTimes: Array<number> = []
+      const noopTimes: Array<number> = []
+      const baselineTimes: Array<number> = []
+      for (let i = 0; i < repetitions(size); i++) {
+        yield* truncate
+        seedTimes.push(yield* timed(seedOnce(env)))
+        noopTimes.push(yield* timed(seedOnce(env)))
+        yield* truncate
+        baselineTimes.push(yield* timed(Effect.promise(() => baseline(client, env))))
+      }
+      const row = {
+        size,
+        firstStatements,
+        noopStatements,
+        seedMs: median(seedTimes),
+        noopMs: median(noopTimes),
+        baselineMs: median(baselineTimes)
+      }
+      rows.push(row)
+      console.log(
+        `${String(size).padStart(6)} providers: seed ${fmt(row.seedMs)} ms (no-op ${fmt(row.noopMs)} ms), baseline ${
+          fmt(row.baselineMs)
+        } ms, ratio ${(row.seedMs / row.baselineMs).toFixed(2)}x; statements ${firstStatements} / ${noopStatements}`
+      )
+    }
+    yield* truncate
+  }).pipe(Effect.provide(pool(Redacted.make(url), { maxConnections: 4 })))
+
+  // Cold start: a no-op seed of one provider, already stored, against the same running server.
+  const one = environment(1)
+  const dir = yield* Effect.acquireRelease(
+    Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "ai-provider-seed-bench-"))),
+    (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+  )
+  wallMs([program, "seed", "--database-url", url], one)
+  const programStarts: Array<number> = []
+  const baselineStarts: Array<number> = []
+  for (let i = 0; i < coldStarts; i++) {
+    programStarts.push(wallMs([program, "seed", "--database-url", url], one))
+    baselineStarts.push(wallMs(["-e", coldBaseline, url]))
+  }
+  const cold = { program: median(programStarts), baseline: median(baselineStarts) }
+  console.log(`cold start: program ${fmt(cold.program)} ms, plain pg script ${fmt(cold.baseline)} ms`)
+
+  // Peak memory at 10,000 providers: a first seed through --env-file, then the no-op restart.
+  const envFile = Path.join(dir, "10000.env")
+  yield* Effect.promise(() =>
+    Fs.writeFile(envFile, Object.entries(environment(10_000)).map(([k, v]) => `${k}=${v}`).join("\n") + "\n")
+  )
+  yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
+  const memoryFirst = peakMemoryMiB([program, "seed", "--database-url", url, "--env-file", envFile])
+  const memoryNoop = peakMemoryMiB([program, "seed", "--database-url", url, "--env-file", envFile])
+  console.log(
+    `peak memory at 10,000 providers: ${memoryFirst?.toFixed(0)} MiB first seed, ${memoryNoop?.toFixed(0)} MiB no-op`
+  )
+
+  const ratioAt = (size: number) => {
+    const row = rows.find((r) => r.size === size)
+    return row === undefined ? NaN : row.seedMs / row.baselineMs
+  }
+  const statementsFlat = new Set(rows.map((row) => row.firstStatements)).size === 1 &&
+    new Set(rows.map((row) => row.noopStatements)).size === 1
+  const targets = [
+    `| statements per seed the same small number for every size | ${
+      rows.map((row) => `${row.firstStatements}/${row.noopStatements}`).join(", ")
+    } | ${verdict(statementsFlat)} |`,
+    `| seed time ≤ 1.5x baseline at 1,000 providers | ${ratioAt(1000).toFixed(2)}x | ${
+      verdict(ratioAt(1000) <= 1.5)
+    } |`,
+    `| seed time ≤ 1.5x baseline at 10,000 providers | ${ratioAt(10_000).toFixed(2)}x | ${
+      verdict(ratioAt(10_000) <= 1.5)
+    } |`,
+    `| cold start ≤ 2x a plain pg script | ${(cold.program / cold.baseline).toFixed(2)}x | ${
+      verdict(cold.program / cold.baseline <= 2)
+    } |`
+  ]
+  const machine = `${Os.cpus().length} cores (${Os.cpus()[0]?.model.trim()}), ${
+    (Os.totalmem() / 2 ** 30).toFixed(0)
+  } GiB, Node ${process.version}, PostgreSQL ${yield* Effect.promise(() =>
+    client.query<{ v: string }>("show server_version").then((r) => r.rows[0]?.v)
+  )} (${Option.isSome(argument("--database-url")) ? "server" : "embedded, fsync off"}), loopback`
+  const markdown = `# Benchmark results
+
+Generated by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.
+Medians of ${repetitions(1)} runs (${repetitions(10_000)} at 10,000; cold start: ${coldStarts}).
+
+## Seed against the baseline
+
+"Seed" is the in-process seed as the program runs it: environment (an indexed \`ConfigProvider\`) ->
+desired set -> locked transaction -> load -> decide -> batched inserts -> commit, migrations done
+before. "Baseline" is the same rows through plain \`pg\`: begin, lock, one select, one insert per table,
+commit, rows built in a plain loop.
+
+| providers | statements, first seed | statements, no-op restart | seed (ms) | no-op restart (ms) | baseline (ms) | seed / baseline |
+|---:|---:|---:|---:|---:|---:|---:|
+${
+    rows.map((row) =>
+      `| ${row.size.toLocaleString("en")} | ${row.firstStatements} | ${row.noopStatements} | ${fmt(row.seedMs)} | ${
+        fmt(row.noopMs)
+      } | ${fmt(row.baselineMs)} | ${(row.seedMs / row.baselineMs).toFixed(2)}x |`
+    ).join("\n")
+  }
+
+![seed time against provider count](seed-time.svg)
+
+## Whole program
+
+| measurement | ai-provider-seed | baseline | ratio |
+|---|---:|---:|---:|
+| cold start, no-op \`seed\` (1 provider) vs \`node\` + \`pg\` connect and one query | ${fmt(cold.program)} ms | ${
+    fmt(cold.baseline)
+  } ms | ${(cold.program / cold.baseline).toFixed(2)}x |
+| peak memory (max RSS), 10,000 providers, first seed | ${memoryFirst?.toFixed(0) ?? "n/a"} MiB | | |
+| peak memory (max RSS), 10,000 providers, no-op restart | ${memoryNoop?.toFixed(0) ?? "n/a"} MiB | | |
+
+## Targets
+
+| target | measured | |
+|---|---|---|
+${targets.join("\n")}
+
+Total bench time: ${((performance.now() - started) / 1000).toFixed(0)} s.
+`
+  yield* Effect.promise(() => Fs.writeFile(Path.join(root, "bench/results.md"), markdown))
+  yield* Effect.promise(() => Fs.writeFile(Path.join(root, "bench/seed-time.svg"), svg(rows)))
+  console.log(`\n${targets.join("\n")}\n\nwrote bench/results.md and bench/seed-time.svg`)
+}).pipe(Effect.scoped)
+
+NodeRuntime.runMain(main)
