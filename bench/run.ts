@@ -15,7 +15,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient, Statement } from "@effect/sql"
 import { Context, Effect, Layer, Logger, Option, Redacted, Ref } from "effect"
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -166,15 +166,16 @@ const wallMs = (args: ReadonlyArray<string>, env: Environment = {}) => {
   return performance.now() - started
 }
 
-/** Max RSS in MiB of the program, from GNU time when present. */
-const peakMemoryMiB = (args: ReadonlyArray<string>) => {
+/** Max RSS in MiB of the program, from GNU time when present (its own output file: the logs are large). */
+const peakMemoryMiB = (args: ReadonlyArray<string>, dir: string) => {
   if (!existsSync("/usr/bin/time")) return undefined
-  const result = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...args], {
+  const output = Path.join(dir, "time.txt")
+  const result = spawnSync("/usr/bin/time", ["-o", output, "-f", "%M", process.execPath, ...args], {
     cwd: root,
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp" },
-    stdio: ["ignore", "ignore", "pipe"]
+    stdio: ["ignore", "ignore", "ignore"]
   })
-  const kib = Number(result.stderr.toString("utf8").trim().split("\n").at(-1))
+  const kib = Number(readFileSync(output, "utf8").trim().split("\n").at(-1))
   return result.status === 0 && Number.isFinite(kib) ? kib / 1024 : undefined
 }
 
@@ -336,8 +337,8 @@ const main = Effect.gen(function*() {
     Fs.writeFile(envFile, Object.entries(environment(10_000)).map(([k, v]) => `${k}=${v}`).join("\n") + "\n")
   )
   yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
-  const memoryFirst = peakMemoryMiB([program, "seed", "--database-url", url, "--env-file", envFile])
-  const memoryNoop = peakMemoryMiB([program, "seed", "--database-url", url, "--env-file", envFile])
+  const memoryFirst = peakMemoryMiB([program, "seed", "--database-url", url, "--env-file", envFile], dir)
+  const memoryNoop = peakMemoryMiB([program, "seed", "--database-url", url, "--env-file", envFile], dir)
   console.log(
     `peak memory at 10,000 providers: ${memoryFirst?.toFixed(0)} MiB first seed, ${memoryNoop?.toFixed(0)} MiB no-op`
   )
@@ -365,7 +366,7 @@ const main = Effect.gen(function*() {
   const machine = `${Os.cpus().length} cores (${Os.cpus()[0]?.model.trim()}), ${
     (Os.totalmem() / 2 ** 30).toFixed(0)
   } GiB, Node ${process.version}, PostgreSQL ${yield* Effect.promise(() =>
-    client.query<{ v: string }>("show server_version").then((r) => r.rows[0]?.v)
+    client.query<{ server_version: string }>("show server_version").then((r) => r.rows[0]?.server_version)
   )} (${Option.isSome(argument("--database-url")) ? "server" : "embedded, fsync off"}), loopback`
   const markdown = `# Benchmark results
 
@@ -414,4 +415,5 @@ Total bench time: ${((performance.now() - started) / 1000).toFixed(0)} s.
   console.log(`\n${targets.join("\n")}\n\nwrote bench/results.md and bench/seed-time.svg`)
 }).pipe(Effect.scoped)
 
-NodeRuntime.runMain(main)
+// The bench prints its own lines; the seed's logs go to `quietLogger`, not to a pretty console logger.
+NodeRuntime.runMain(main, { disablePrettyLogger: true })
