@@ -13,36 +13,43 @@ export const canaryKey = (run: string, index: number) => `${canaryPrefix(run)}${
 
 /**
  * An env file with `count` indexed OpenAI providers (one key each), a legacy Bedrock provider
- * (credentials are canaries too) and a provider of an unknown type.
+ * (credentials are canaries too) and a provider of an unknown type; removed with the scope, whether the
+ * test passes or fails.
  */
 export const largeEnvFile = (run: string, count: number) =>
-  Effect.promise(async () => {
-    const dir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "ai-provider-seed-faults-"))
-    const lines = Array.from({ length: count }, (_, i) =>
-      [
-        `CODER_AIBRIDGE_PROVIDER_${i}_TYPE=openai`,
-        `CODER_AIBRIDGE_PROVIDER_${i}_NAME=${run}-${i}`,
-        `CODER_AIBRIDGE_PROVIDER_${i}_KEY=${canaryKey(run, i)}`
-      ].join("\n"))
-    const secrets = [`AKIA${run.toUpperCase().padEnd(16, "X")}`, `canary/${run}/bedrock/secret/0123456789`]
-    lines.push(
-      `CODER_AIBRIDGE_PROVIDER_${count}_TYPE=copilot`,
-      `CODER_AIBRIDGE_PROVIDER_${count}_KEY=${canaryKey(run, count)}`,
-      `CODER_AIBRIDGE_BEDROCK_ACCESS_KEY=${secrets[0]}`,
-      `CODER_AIBRIDGE_BEDROCK_ACCESS_KEY_SECRET=${secrets[1]}`,
-      "CODER_AIBRIDGE_BEDROCK_REGION=eu-west-1"
-    )
-    const path = Path.join(dir, "providers.env")
-    await Fs.writeFile(path, lines.join("\n") + "\n")
-    return {
-      path,
-      /** Providers a complete run stores: the indexed ones and legacy `anthropic` (Bedrock). */
-      providers: count + 1,
-      /** Every key starts with this prefix, so finding none of it is a stronger (and cheaper) check. */
-      secrets: [...secrets, canaryPrefix(run)],
-      remove: Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
-    }
-  })
+  Effect.flatMap(
+    Effect.acquireRelease(
+      Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "ai-provider-seed-faults-"))),
+      (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+    ),
+    (dir) => Effect.promise(() => write(dir, run, count))
+  )
+
+const write = async (dir: string, run: string, count: number) => {
+  const lines = Array.from({ length: count }, (_, i) =>
+    [
+      `CODER_AIBRIDGE_PROVIDER_${i}_TYPE=openai`,
+      `CODER_AIBRIDGE_PROVIDER_${i}_NAME=${run}-${i}`,
+      `CODER_AIBRIDGE_PROVIDER_${i}_KEY=${canaryKey(run, i)}`
+    ].join("\n"))
+  const secrets = [`AKIA${run.toUpperCase().padEnd(16, "X")}`, `canary/${run}/bedrock/secret/0123456789`]
+  lines.push(
+    `CODER_AIBRIDGE_PROVIDER_${count}_TYPE=copilot`,
+    `CODER_AIBRIDGE_PROVIDER_${count}_KEY=${canaryKey(run, count)}`,
+    `CODER_AIBRIDGE_BEDROCK_ACCESS_KEY=${secrets[0]}`,
+    `CODER_AIBRIDGE_BEDROCK_ACCESS_KEY_SECRET=${secrets[1]}`,
+    "CODER_AIBRIDGE_BEDROCK_REGION=eu-west-1"
+  )
+  const path = Path.join(dir, "providers.env")
+  await Fs.writeFile(path, lines.join("\n") + "\n")
+  return {
+    path,
+    /** Providers a complete run stores: the indexed ones and legacy `anthropic` (Bedrock). */
+    providers: count + 1,
+    /** Every key starts with this prefix, so finding none of it is a stronger (and cheaper) check. */
+    secrets: [...secrets, canaryPrefix(run)]
+  }
+}
 
 export interface Counts {
   readonly providers: number

@@ -107,7 +107,6 @@ const restartDuringSeed = (moment: "while it waits for the lock" | "inside the t
       })
     )
     yield* second.stop
-    yield* env.remove
     return failed
   }).pipe(Effect.scoped)
 

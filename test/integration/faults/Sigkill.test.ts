@@ -69,6 +69,5 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("SIGKILL during a lar
       }
       // The odd attempts kill inside the transaction by construction; say so if that ever stops holding.
       expect(killedHoldingLock, outcomes.join("; ")).toBeGreaterThanOrEqual(1)
-      yield* env.remove
-    }), { timeout: 240_000 })
+    }).pipe(Effect.scoped), { timeout: 240_000 })
 })
