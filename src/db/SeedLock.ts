@@ -6,7 +6,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Duration, Effect, Exit, Layer, Option, Schema } from "effect"
+import type { Cause } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer, Option, Ref, Schema } from "effect"
 import { LockIDAIProvidersEnvSeed } from "../core/LockIds.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 
@@ -138,25 +139,42 @@ export const make = (primitives: LockPrimitives): typeof SeedLock.Service => {
       Effect.withSpan("SeedLock.acquire")
     )
 
-  return {
-    withLock: (body, options = {}) =>
-      Effect.gen(function*() {
-        // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
-        const [result, commit] = yield* primitives.transaction(
-          Effect.flatMap(acquireBounded(options), (waitedMs) => Effect.provideService(body, LockWait, { waitedMs }))
-            .pipe(
-              Effect.flatMap((result) =>
-                Effect.map(Effect.makeSpan("SeedLock.commit"), (span) => [result, span] as const)
-              )
+  const withLock = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions = {}) =>
+    Effect.gen(function*() {
+      const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<E | LockTimeout | DatabaseError>>())
+      // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
+      const [result, commit] = yield* primitives.transaction(
+        Effect.flatMap(acquireBounded(options), (waitedMs) => Effect.provideService(body, LockWait, { waitedMs }))
+          .pipe(
+            Effect.tapErrorCause((cause) => Ref.set(bodyFailure, Option.some(cause))),
+            Effect.flatMap((result) =>
+              Effect.map(Effect.makeSpan("SeedLock.commit"), (span) => [result, span] as const)
             )
+          )
+      ).pipe(
+        // @effect/sql turns a failed COMMIT or ROLLBACK into a defect. Both mean the connection or the
+        // server went away: nothing was committed by a rollback, and the body's own failure (if any)
+        // is the one to report.
+        Effect.catchSomeDefect((defect) =>
+          defect instanceof SqlError
+            ? Option.some(Effect.flatMap(
+              Ref.get(bodyFailure),
+              Option.match({
+                onNone: () => Effect.fail(DatabaseError.fromSqlError("commit")(defect)),
+                onSome: Effect.failCause
+              })
+            ))
+            : Option.none()
         )
-        commit.end(yield* Clock.currentTimeNanos, Exit.void)
-        return result
-      }).pipe(
-        // BEGIN, COMMIT and ROLLBACK are the transaction's own statements.
-        Effect.mapError((error) => error instanceof SqlError ? DatabaseError.fromSqlError("transaction")(error) : error)
       )
-  }
+      commit.end(yield* Clock.currentTimeNanos, Exit.void)
+      return result
+    }).pipe(
+      // BEGIN, COMMIT and ROLLBACK are the transaction's own statements.
+      Effect.mapError((error) => error instanceof SqlError ? DatabaseError.fromSqlError("transaction")(error) : error)
+    )
+
+  return { withLock }
 }
 
 export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({

@@ -118,16 +118,9 @@ const expectDatabaseFailure = (failed: ProgramResult) => {
   expect(failed.stderr).not.toMatch(/\n\s+at /)
 }
 
-/**
- * KNOWN BUG (SeedLock, see the `fails` test): a connection that dies inside the seed's transaction
- * makes the ROLLBACK die too (`orDie` in @effect/sql's `withTransaction`); the defect replaces the
- * DatabaseError and the program exits 1 with "Unexpected error: SqlError" instead of 6.
- */
-const knownRollbackDefect = (failed: ProgramResult) => failed.code === 1 && failed.stderr.includes("SqlError")
-
 /** At a moment that may fall before, inside or after the transaction: success or a database failure. */
 const expectSuccessOrDatabaseFailure = (failed: ProgramResult) => {
-  if (failed.code !== 0 && !knownRollbackDefect(failed)) expectDatabaseFailure(failed)
+  if (failed.code !== 0) expectDatabaseFailure(failed)
 }
 
 it.live(
@@ -135,18 +128,9 @@ it.live(
   () =>
     Effect.gen(function*() {
       const failed = yield* restartDuringSeed("while it waits for the lock")
-      expect(failed.code).not.toBe(0)
-      if (!knownRollbackDefect(failed)) expectDatabaseFailure(failed)
+      expectDatabaseFailure(failed)
     }),
   { timeout: 180_000 }
-)
-
-// Remove `fails` once SeedLock.withLock maps an SqlError defect of its transaction to DatabaseError.
-// (vitest's own `fails`: @effect/vitest's `it.live.fails` hung here once the assertion failed.)
-it.fails(
-  "KNOWN BUG: PostgreSQL restarted while the seed waits for the lock exits 6, not 1",
-  () => Effect.runPromise(Effect.map(restartDuringSeed("while it waits for the lock"), expectDatabaseFailure)),
-  180_000
 )
 
 it.live(

@@ -1,5 +1,7 @@
+import { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, TestClock } from "effect"
+import { DatabaseError } from "../../../src/db/DatabaseError.js"
 import { LockHolder, type LockPrimitives, LockTimeout, make } from "../../../src/db/SeedLock.js"
 
 const holder = new LockHolder({
@@ -47,5 +49,32 @@ describe("SeedLock bound (TestClock)", () => {
       expect(fiber.unsafePoll()).toBeNull()
       yield* TestClock.adjust("1 millis")
       expect((yield* Effect.flip(Fiber.join(fiber)))._tag).toBe("LockTimeout")
+    }))
+})
+
+describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
+  const lostConnection = new SqlError({ message: "Connection terminated unexpectedly", cause: new Error("gone") })
+  const free: LockPrimitives = { ...contended, acquire: () => Effect.void }
+
+  it.effect("a failed ROLLBACK after the body failed reports the body's failure, not a defect", () =>
+    Effect.gen(function*() {
+      // @effect/sql's withTransaction dies when its ROLLBACK fails, dropping the body's failure.
+      const lock = make({
+        ...free,
+        transaction: (body) => Effect.catchAllCause(body, () => Effect.die(lostConnection))
+      })
+      const bodyFailure = new DatabaseError({ step: "load providers", reason: "terminating connection" })
+      const error = yield* Effect.flip(lock.withLock(Effect.fail(bodyFailure)))
+      expect(error).toBeInstanceOf(DatabaseError)
+      expect((error as DatabaseError).step).toBe("load providers")
+    }))
+
+  it.effect("a failed COMMIT is a DatabaseError at the commit step", () =>
+    Effect.gen(function*() {
+      const lock = make({ ...free, transaction: (body) => Effect.zipRight(body, Effect.die(lostConnection)) })
+      const error = yield* Effect.flip(lock.withLock(Effect.succeed("seeded")))
+      expect(error).toBeInstanceOf(DatabaseError)
+      expect((error as DatabaseError).step).toBe("commit")
+      expect(error.message).toContain("failed: gone")
     }))
 })
