@@ -6,7 +6,7 @@ import { InvalidConfiguration } from "./Errors.js"
 import { defaultBaseUrls } from "./LegacyProviders.js"
 import type { Variables } from "./ProviderEnvironment.js"
 import { indexedPrefix } from "./ProviderEnvironment.js"
-import { isValidProviderName, providerNamePattern } from "./ProviderName.js"
+import { isValidProviderName, providerNameRule } from "./ProviderName.js"
 import type { Variable } from "./Variable.js"
 import { isSet, lookup, namesOf } from "./Variable.js"
 
@@ -133,9 +133,7 @@ const parseProvider = (variables: Variables, index: number) =>
     if (!isValidProviderName(name)) {
       return yield* new InvalidConfiguration({
         variables: [named.variable],
-        rule: `the provider name ${
-          JSON.stringify(name)
-        } does not match ${providerNamePattern.source} (lowercase letters and digits, words joined by single hyphens)`,
+        rule: `the provider name ${JSON.stringify(name)} does not match ${providerNameRule}`,
         fix: `set ${nameVariable.variable} to a valid name, for example "openai-eu"`
       })
     }

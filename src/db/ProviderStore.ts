@@ -7,7 +7,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, ParseResult, Schema } from "effect"
 import { InvalidStoredSettings } from "../core/Errors.js"
-import { isValidProviderName, providerNamePattern } from "../core/ProviderName.js"
+import { isValidProviderName, providerNameRule } from "../core/ProviderName.js"
 import { ConstraintViolation } from "./ConstraintViolation.js"
 import { DatabaseError } from "./DatabaseError.js"
 import {
@@ -75,7 +75,7 @@ const constraintViolation = (error: SqlError, rows: ReadonlyArray<NewProviderRow
     return new ConstraintViolation({
       provider,
       constraint: pg.constraint,
-      rule: `provider names must match ${providerNamePattern.source}`
+      rule: `provider names must match ${providerNameRule}`
     })
   }
   return undefined

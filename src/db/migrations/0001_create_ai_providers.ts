@@ -10,7 +10,7 @@ export default Effect.gen(function*() {
       id uuid primary key,
       type ai_provider_type not null,
       name text not null constraint ai_providers_name_key unique
-        constraint ai_providers_name_format check (name ~ '^[a-z0-9]+(-[a-z0-9]+)*$'),
+        constraint ai_providers_name_format check (name ~ '^[a-z0-9]+(-[a-z0-9]+)*$' and char_length(name) <= 63),
       display_name text null,
       enabled boolean not null default true,
       deleted boolean not null default false,

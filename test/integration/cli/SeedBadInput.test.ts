@@ -320,14 +320,21 @@ const cases: ReadonlyArray<Case> = [
     tag: "InvalidConfiguration",
     names: [`${P}0_KEYS`]
   },
-  // A valid name too long for PostgreSQL's unique index: the database refuses it, the run rolls back.
-  // Found by this corpus; the name rule has no length limit yet, so the message names the index.
+  // Found by this corpus: without a length limit, a name too long for PostgreSQL's unique index failed
+  // late, at the insert (exit 6). The name rule now bounds it.
   {
-    title: "a valid name of 10,000 incompressible characters",
+    title: "a name of 10,000 incompressible characters",
     env: named(0, incompressibleName(10_000)),
-    code: 6,
-    tag: "DatabaseError",
-    names: ["insert providers", "ai_providers_name_key"]
+    code: 2,
+    tag: "InvalidConfiguration",
+    names: [`${P}0_NAME`]
+  },
+  {
+    title: "a name of 64 characters, one more than the limit",
+    env: named(0, "a".repeat(64)),
+    code: 2,
+    tag: "InvalidConfiguration",
+    names: [`${P}0_NAME`]
   }
 ]
 
