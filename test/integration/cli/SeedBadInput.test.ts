@@ -8,9 +8,9 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
+import { runCli } from "../../support/runCli.js"
 import { expectNoSecrets, secretsOf, snapshot } from "../../support/Seeding.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
-import { runCli } from "../../unit/cli/runCli.js"
 
 type Environment = Readonly<Record<string, string>>
 

@@ -1,10 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import { runProgram } from "../../support/Program.js"
+import { runCli } from "../../support/runCli.js"
 import { expectNoSecrets, resetDatabase, snapshot } from "../../support/Seeding.js"
+import { holdSeedLockElsewhere } from "../../support/SeedLockHolder.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
-import { runCli } from "../../unit/cli/runCli.js"
 
 const openaiKey = "sk-cli-canary-openai-5555666677778888"
 const accessSecret = "cli/canary/bedrock/secret/000011112222"
@@ -83,22 +84,13 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("ai-provider-seed see
 
   it.effect("a held seed lock exits 5 after --lock-timeout, naming the holder", () =>
     Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
       const { url } = yield* TestDatabase.TestDatabase
-      const holding = yield* Deferred.make<number>()
-      const release = yield* Deferred.make<void>()
-      const holder = yield* sql.withTransaction(Effect.gen(function*() {
-        const [row] = yield* sql<{ pid: number }>`select pg_backend_pid() as pid, pg_advisory_xact_lock(10)`
-        yield* Deferred.succeed(holding, row!.pid)
-        yield* Deferred.await(release)
-      })).pipe(Effect.fork)
-      const pid = yield* Deferred.await(holding)
+      const { pid, release } = yield* holdSeedLockElsewhere
       const result = yield* runCli(["seed", "--lock-timeout", "500ms", "--format", "json"], {
         ...env,
         DATABASE_URL: Redacted.value(url)
       })
-      yield* Deferred.succeed(release, undefined)
-      yield* Fiber.join(holder)
+      yield* release
       expect(result.code).toBe(5)
       expect(result.stderr).toContain(`pid ${pid}`)
       const report = JSON.parse(result.stdout)

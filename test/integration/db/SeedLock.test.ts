@@ -2,23 +2,10 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import { LockTimeout, SeedLock } from "../../../src/db/SeedLock.js"
+import { holdSeedLockElsewhere } from "../../support/SeedLockHolder.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 
 const Lock = SeedLock.layer.pipe(Layer.provideMerge(TestDatabase.layer()))
-
-/** Another session that takes lock 10 in its own transaction and keeps it until released. */
-const holdLockElsewhere = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  const held = yield* Deferred.make<number>()
-  const release = yield* Deferred.make<void>()
-  const fiber = yield* sql.withTransaction(Effect.gen(function*() {
-    const [row] = yield* sql<{ pid: number }>`select pg_backend_pid() as pid, pg_advisory_xact_lock(10)`
-    yield* Deferred.succeed(held, row!.pid)
-    yield* Deferred.await(release)
-  })).pipe(Effect.fork)
-  const pid = yield* Deferred.await(held)
-  return { pid, release: Deferred.succeed(release, undefined).pipe(Effect.zipRight(Fiber.join(fiber))) }
-})
 
 /** Whether a fresh session can take lock 10 at once. */
 const lockIsFree = Effect.gen(function*() {
@@ -32,7 +19,7 @@ layer(Lock, { excludeTestServices: true })("SeedLock on PostgreSQL", (it) => {
     Effect.gen(function*() {
       const lock = yield* SeedLock
       const sql = yield* SqlClient.SqlClient
-      const holder = yield* holdLockElsewhere
+      const holder = yield* holdSeedLockElsewhere
       const started = Date.now()
       const error = yield* Effect.flip(lock.withLock(Effect.void, { timeout: "500 millis" }))
       const elapsed = Date.now() - started

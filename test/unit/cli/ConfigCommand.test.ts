@@ -2,7 +2,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { runCli } from "./runCli.js"
+import { runCli } from "../../support/runCli.js"
 
 const env = {
   CODER_AIBRIDGE_OPENAI_KEY: "sk-proj-abcdefghijklmnopqrstuvwxyz",

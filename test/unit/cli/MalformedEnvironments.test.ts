@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { runCli } from "./runCli.js"
+import { runCli } from "../../support/runCli.js"
 
 interface Case {
   readonly title: string

@@ -3,8 +3,8 @@ import { Effect, Redacted } from "effect"
 import { fromDesired, hash } from "../../../src/core/Canonical.js"
 import { deriveFrom } from "../../../src/core/DesiredProviders.js"
 import { providerNamePattern } from "../../../src/core/ProviderName.js"
+import { runCli } from "../../support/runCli.js"
 import { environment, secretsOf } from "./RandomEnvironments.js"
-import { runCli } from "./runCli.js"
 
 const variables = (env: Readonly<Record<string, string>>) =>
   new Map(Object.entries(env).map(([name, value]) => [name, Redacted.make(value)]))

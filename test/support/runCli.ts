@@ -2,7 +2,7 @@
 import { NodeContext } from "@effect/platform-node"
 import type { Console } from "effect"
 import { ConfigProvider, Effect, Logger } from "effect"
-import { runToExitCode } from "../../../src/cli/Cli.js"
+import { runToExitCode } from "../../src/cli/Cli.js"
 
 export interface CliOutcome {
   readonly code: number
