@@ -2,7 +2,9 @@
  * The standalone program. Each command picks its log format (`--log-format`, to stderr); the exit code
  * is the failure's (SPEC §7), mapped in one place.
  */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+// Subpath imports: the package index loads every Node service (HTTP, sockets, workers) at startup.
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Option } from "effect"
 import { run, toExitCode } from "./cli/Cli.js"
 import { fromVariables } from "./core/IndexedConfigProvider.js"
