@@ -62,41 +62,47 @@ describe("the embedded default (no DATABASE_URL)", () => {
       stdio: ["ignore", "pipe", "pipe"]
     })
     const done = completion(child)
-    // postmaster.pid exists while the server runs: its first line is the server's pid (negative during
-    // initdb's bootstrap), its fourth the port, and its status line says "ready" once it accepts connections.
-    let server: { pid: number; port: number } | undefined
-    while (server === undefined && child.exitCode === null) {
-      const lines = pidFileLines(pidFile)
-      if (Number(lines[0]) > 0 && lines.some((line) => line.trim() === "ready")) {
-        server = { pid: Number(lines[0]), port: Number(lines[3]) }
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, 5))
+    try {
+      // postmaster.pid exists while the server runs: its first line is the server's pid (negative during
+      // initdb's bootstrap), its fourth the port, and its status line says "ready" once it accepts connections.
+      let server: { pid: number; port: number } | undefined
+      while (server === undefined && child.exitCode === null) {
+        const lines = pidFileLines(pidFile)
+        if (Number(lines[0]) > 0 && lines.some((line) => line.trim() === "ready")) {
+          server = { pid: Number(lines[0]), port: Number(lines[3]) }
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 5))
+        }
       }
-    }
-    expect(server).toBeDefined()
-    // Hold the seed lock so that the program is certainly mid-run (waiting for it) when the signal comes.
-    const blocker = new Pg.Client({ host: "127.0.0.1", port: server!.port, user: "postgres", database: "postgres" })
-    // The server goes away under this session when the program stops it: that is the point.
-    blocker.on("error", () => undefined)
-    await blocker.connect()
-    await blocker.query("select pg_advisory_lock(10)")
-    let waiting = false
-    for (let i = 0; i < 400 && !waiting; i++) {
-      const { rows } = await blocker.query(
-        "select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted"
-      )
-      waiting = rows[0].n > 0
-      if (!waiting) await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-    expect(waiting).toBe(true)
+      expect(server).toBeDefined()
+      // Hold the seed lock so that the program is certainly mid-run (waiting for it) when the signal comes.
+      const blocker = new Pg.Client({ host: "127.0.0.1", port: server!.port, user: "postgres", database: "postgres" })
+      // The server goes away under this session when the program stops it: that is the point.
+      blocker.on("error", () => undefined)
+      await blocker.connect()
+      await blocker.query("select pg_advisory_lock(10)")
+      let waiting = false
+      for (let i = 0; i < 400 && !waiting; i++) {
+        const { rows } = await blocker.query(
+          "select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted"
+        )
+        waiting = rows[0].n > 0
+        if (!waiting) await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+      expect(waiting).toBe(true)
 
-    child.kill("SIGTERM")
-    const result = await done
-    await blocker.end().catch(() => undefined)
-    expect(result.code).not.toBe(0)
-    expect(isRunning(server!.pid)).toBe(false)
-    // A clean shutdown removes the pid file: the program's finalizers stopped the server.
-    expect(existsSync(pidFile)).toBe(false)
-    await Fs.rm(parent, { recursive: true, force: true })
+      child.kill("SIGTERM")
+      const result = await done
+      await blocker.end().catch(() => undefined)
+      expect(result.code).not.toBe(0)
+      expect(isRunning(server!.pid)).toBe(false)
+      // A clean shutdown removes the pid file: the program's finalizers stopped the server.
+      expect(existsSync(pidFile)).toBe(false)
+    } finally {
+      // A failed assertion must not leave the program (and its server) running.
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
+      await done
+      await Fs.rm(parent, { recursive: true, force: true })
+    }
   })
 })
