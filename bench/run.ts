@@ -13,7 +13,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient, Statement } from "@effect/sql"
-import { Context, Effect, Layer, Logger, Option, Redacted, Ref } from "effect"
+import { Effect, Layer, Logger, Option, Redacted, Ref } from "effect"
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import * as Fs from "node:fs/promises"
@@ -25,9 +25,10 @@ import { fromVariables } from "../src/core/IndexedConfigProvider.js"
 import { mask } from "../src/core/Mask.js"
 import { ProviderEnvironment } from "../src/core/ProviderEnvironment.js"
 import { pool } from "../src/db/Database.js"
-import { EmbeddedPostgres } from "../src/db/EmbeddedPostgres.js"
 import { migrate } from "../src/db/Migrations.js"
+import { SystemActorId } from "../src/seed/AuditEntries.js"
 import { seed } from "../src/seed/Seed.js"
+import { scratchDatabase, scratchServer } from "../test/support/ScratchDatabase.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const sizes = [1, 100, 1000, 10_000] as const
@@ -89,8 +90,6 @@ const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 // ----------------------------------------------------------------------------------------------------
 // The baseline: the same rows through plain `pg`, one statement per step
 
-const systemActor = "00000000-0000-0000-0000-000000000000"
-
 const baseline = async (client: Pg.Client, env: Environment) => {
   const now = new Date().toISOString()
   const requestId = crypto.randomUUID()
@@ -105,7 +104,7 @@ const baseline = async (client: Pg.Client, env: Environment) => {
     const base_url = "https://api.openai.com/v1/"
     providers.push({ id, type: "openai", name, display_name: name, enabled: true, base_url, settings: null, now })
     keys.push({ id: keyId, provider_id: id, api_key: apiKey, now })
-    const entry = { time: now, user_id: systemActor, action: "create", request_id: requestId }
+    const entry = { time: now, user_id: SystemActorId, action: "create", request_id: requestId }
     audit.push({
       ...entry,
       id: crypto.randomUUID(),
@@ -246,34 +245,12 @@ const argument = (flag: string) => {
   return at === -1 ? Option.none() : Option.fromNullable(process.argv[at + 1])
 }
 
-const adminUrl = Option.match(argument("--database-url"), {
-  onNone: () =>
-    Effect.map(
-      Layer.build(EmbeddedPostgres.layer({ mode: "ephemeral" })),
-      (context) => Context.get(context, EmbeddedPostgres).url
-    ),
-  onSome: (url) => Effect.succeed(Redacted.make(url))
-})
-
-const freshDatabase = (admin: Redacted.Redacted<string>) =>
-  Effect.gen(function*() {
-    const sql = Context.get(yield* Layer.build(pool(admin, { maxConnections: 2 })), SqlClient.SqlClient)
-    const name = `bench_${crypto.randomUUID().replaceAll("-", "")}`
-    yield* Effect.acquireRelease(
-      sql`create database ${sql(name)}`,
-      () => sql`drop database if exists ${sql(name)} with (force)`.pipe(Effect.orDie)
-    )
-    const url = new URL(Redacted.value(admin))
-    url.pathname = `/${name}`
-    return url.toString()
-  })
-
 const main = Effect.gen(function*() {
   const started = performance.now()
   console.log("building dist/ for the whole-program measurements ...")
   execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
-  const admin = yield* adminUrl
-  const url = yield* freshDatabase(admin)
+  const admin = yield* scratchServer(argument("--database-url"))
+  const url = Redacted.value((yield* scratchDatabase(admin, "bench")).url)
   const client = new Pg.Client({ connectionString: url })
   yield* Effect.promise(() => client.connect())
   yield* Effect.addFinalizer(() => Effect.promise(() => client.end()))

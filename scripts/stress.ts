@@ -13,12 +13,12 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Option, Redacted } from "effect"
 import { spawn } from "node:child_process"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { pool } from "../src/db/Database.js"
-import { EmbeddedPostgres } from "../src/db/EmbeddedPostgres.js"
+import { scratchDatabase, scratchServer } from "../test/support/ScratchDatabase.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const program = Path.join(root, "dist/bin.js")
@@ -191,35 +191,11 @@ const stress = (url: string) =>
     return { seedTimes, lockWaits }
   })
 
-/** A fresh database on the server, dropped afterwards. */
-const freshDatabase = (adminUrl: Redacted.Redacted<string>) =>
-  Effect.gen(function*() {
-    const name = `stress_${crypto.randomUUID().replaceAll("-", "")}`
-    const admin = yield* Layer.build(pool(adminUrl, { maxConnections: 2 }))
-    const sql = Context.get(admin, SqlClient.SqlClient)
-    yield* Effect.acquireRelease(
-      sql`create database ${sql(name)}`,
-      () => sql`drop database if exists ${sql(name)} with (force)`.pipe(Effect.orDie)
-    )
-    const url = new URL(Redacted.value(adminUrl))
-    url.pathname = `/${name}`
-    return url.toString()
-  })
-
-const server = Option.match(argument("--database-url"), {
-  onNone: () =>
-    Effect.map(
-      Layer.build(EmbeddedPostgres.layer({ mode: "ephemeral" })),
-      (running) => Context.get(running, EmbeddedPostgres).url
-    ),
-  onSome: (url) => Effect.succeed(Redacted.make(url))
-})
-
 const main = Effect.gen(function*() {
-  const adminUrl = yield* server
+  const adminUrl = yield* scratchServer(argument("--database-url"))
   const host = new URL(Redacted.value(adminUrl)).hostname
   yield* check(["127.0.0.1", "localhost", "::1", "[::1]"].includes(host), `loopback only, not ${host}`)
-  const url = yield* freshDatabase(adminUrl)
+  const url = Redacted.value((yield* scratchDatabase(adminUrl, "stress")).url)
   yield* Effect.log(`stress: ${processes} concurrent seed processes x ${rounds} rounds on ${host}`)
   const started = performance.now()
   const { lockWaits, seedTimes } = yield* stress(url).pipe(

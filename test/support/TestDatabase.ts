@@ -3,10 +3,10 @@
  * Provides the pool (`PgClient`, `SqlClient`) and `TestDatabase` with the URL, for second sessions
  * and child processes.
  */
-import { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { inject } from "vitest"
 import { pool, type PoolOptions } from "../../src/db/Database.js"
+import { scratchDatabase } from "./ScratchDatabase.js"
 
 export class TestDatabase extends Context.Tag("test/TestDatabase")<TestDatabase, {
   readonly url: Redacted.Redacted<string>
@@ -15,26 +15,10 @@ export class TestDatabase extends Context.Tag("test/TestDatabase")<TestDatabase,
 
 export const adminUrl = () => Redacted.make(inject("adminDatabaseUrl"))
 
-const withDatabase = (url: string, database: string) => {
-  const parsed = new URL(url)
-  parsed.pathname = `/${database}`
-  return parsed.toString()
-}
-
-const admin = Layer.unwrapEffect(Effect.sync(() => pool(adminUrl(), { maxConnections: 2 })))
-
-const freshDatabase = Effect.gen(function*() {
-  const sql = yield* PgClient.PgClient
-  const name = `seed_test_${crypto.randomUUID().replaceAll("-", "")}`
-  yield* Effect.acquireRelease(
-    sql`create database ${sql(name)}`,
-    () => sql`drop database if exists ${sql(name)} with (force)`.pipe(Effect.orDie)
-  )
-  return { name, url: Redacted.make(withDatabase(inject("adminDatabaseUrl"), name)) }
-})
-
 export const layer = (options: PoolOptions = {}) =>
   Layer.unwrapScoped(
-    Effect.map(freshDatabase, (database) =>
-      Layer.merge(Layer.succeed(TestDatabase, database), pool(database.url, options)))
-  ).pipe(Layer.provide(admin))
+    Effect.map(
+      Effect.suspend(() => scratchDatabase(adminUrl(), "seed_test")),
+      (database) => Layer.merge(Layer.succeed(TestDatabase, database), pool(database.url, options))
+    )
+  )
