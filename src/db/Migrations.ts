@@ -1,8 +1,9 @@
 /**
  * Migrations ship with the program. `@effect/sql`'s Migrator races when several processes bootstrap
- * its table at once, so the whole run is guarded by an advisory lock. The lock is transaction-scoped,
- * held by an open transaction on a reserved connection, so it also holds behind PgBouncer in
- * transaction mode and is released when that transaction ends, whatever happens.
+ * its table at once, so the whole run happens in one transaction that first takes an advisory lock.
+ * One transaction on one connection: the lock holds behind PgBouncer in transaction mode, is released
+ * whatever happens, and the holder never needs a second connection (with a small PgBouncer pool, a
+ * holder waiting for a connection that the lock's waiters occupy would deadlock).
  */
 import { Migrator, SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -21,14 +22,18 @@ const runMigrator = Migrator.make({})({
   table: migrationsTable
 })
 
-const holdMigrationsLock = Effect.gen(function*() {
+const runGuarded = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const connection = yield* sql.reserve
-  yield* Effect.acquireRelease(
-    connection.executeRaw("begin", []),
-    (_, exit) => connection.executeRaw(exit._tag === "Success" ? "commit" : "rollback", []).pipe(Effect.ignore)
-  )
-  yield* connection.executeRaw("select pg_advisory_xact_lock($1)", [String(migrationsLockId)])
+  yield* sql`select pg_advisory_xact_lock(${String(migrationsLockId)}::bigint)`
+  // Created here, under the lock, in the Migrator's own shape: inside a transaction its bootstrap
+  // probe (a failing `select 'table'::regclass`) would abort the transaction.
+  yield* sql`
+    create table if not exists ${sql(migrationsTable)} (
+      migration_id integer primary key,
+      created_at timestamp with time zone not null default now(),
+      name text not null
+    )`
+  return yield* runMigrator
 })
 
 /** Applies the pending migrations and returns them; a no-op on an up-to-date database. */
@@ -36,7 +41,7 @@ export const migrate: Effect.Effect<
   ReadonlyArray<readonly [id: number, name: string]>,
   DatabaseError,
   SqlClient.SqlClient
-> = Effect.scoped(Effect.zipRight(holdMigrationsLock, runMigrator)).pipe(
+> = Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(runGuarded)).pipe(
   Effect.catchTags({
     SqlError: (error: SqlError) => Effect.fail(DatabaseError.fromSqlError("migrate")(error)),
     MigrationError: (error) => Effect.fail(new DatabaseError({ step: "migrate", reason: error.message }))
