@@ -21,14 +21,15 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import Pg from "pg"
-import { fromVariables } from "../src/core/IndexedConfigProvider.js"
+import { SystemActorId } from "../src/audit/Audit.js"
 import { mask } from "../src/core/Mask.js"
-import { ProviderEnvironment } from "../src/core/ProviderEnvironment.js"
 import { pool } from "../src/db/Database.js"
 import { migrate } from "../src/db/Migrations.js"
-import { SystemActorId } from "../src/seed/AuditEntries.js"
-import { seed } from "../src/seed/Seed.js"
-import { scratchDatabase, scratchServer } from "../test/support/ScratchDatabase.js"
+import { derive } from "../src/env/DesiredProviders.js"
+import { fromVariables } from "../src/env/IndexedConfigProvider.js"
+import { ProviderEnvironment } from "../src/env/ProviderEnvironment.js"
+import { Seeder } from "../src/seed/Seeder.js"
+import { scratchDatabase, scratchServer } from "../support/ScratchDatabase.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const sizes = [1, 100, 1000, 10_000] as const
@@ -59,17 +60,17 @@ const median = (values: ReadonlyArray<number>) => {
 // The seed, in-process
 
 const environmentLayer = (env: Environment) =>
-  ProviderEnvironment.layer.pipe(Layer.provide(Layer.setConfigProvider(fromVariables(Object.entries(env)))))
+  ProviderEnvironment.Default.pipe(Layer.provide(Layer.setConfigProvider(fromVariables(Object.entries(env)))))
 
 /** The seed's log lines are formatted as the program formats them (logfmt), then dropped. */
 const quietLogger = Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, () => undefined))
 
-/** One seed of `env`, as the program runs it, without migrations (done before); returns its statements. */
+/** One seed of `env`, as the program runs it (migrations are current); returns its statements. */
 const seedOnce = (env: Environment) =>
   Effect.gen(function*() {
     const count = yield* Ref.make(0)
-    yield* seed().pipe(
-      Effect.provide(environmentLayer(env)),
+    yield* Effect.flatMap(derive, (desired) => Effect.flatMap(Seeder, (seeder) => seeder.seed(desired))).pipe(
+      Effect.provide(Layer.merge(environmentLayer(env), Seeder.Default)),
       Statement.withTransformer((statement) => Effect.as(Ref.update(count, (n) => n + 1), statement))
     )
     return yield* Ref.get(count)

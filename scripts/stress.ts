@@ -18,7 +18,7 @@ import { spawn } from "node:child_process"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { pool } from "../src/db/Database.js"
-import { scratchDatabase, scratchServer } from "../test/support/ScratchDatabase.js"
+import { scratchDatabase, scratchServer } from "../support/ScratchDatabase.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const program = Path.join(root, "dist/bin.js")

@@ -7,7 +7,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Option } from "effect"
 import { run, toExitCode } from "./cli/Cli.js"
-import { fromVariables } from "./core/IndexedConfigProvider.js"
+import { fromVariables } from "./env/IndexedConfigProvider.js"
 
 /** Succeeds on exit code 0 and fails with any other code; the failure was already printed. */
 const main = toExitCode(run(process.argv)).pipe(

@@ -4,18 +4,18 @@
  * asked, the keys replaced), under the seed lock, in one transaction, audited with masked old and new
  * values.
  */
-import { Clock, Effect, Redacted } from "effect"
-import { difference, fromDesired, fromStored, settingsBlob } from "../core/Canonical.js"
-import type { DesiredProvider } from "../core/DesiredProvider.js"
-import { derive } from "../core/DesiredProviders.js"
-import type { FieldDifference } from "../core/FieldDifference.js"
-import { mask } from "../core/Mask.js"
+import { Clock, Effect, Schema } from "effect"
+import { auditedConfiguration, auditEntry, type AuditRow, keyAuditEntry } from "../audit/Audit.js"
+import { keyInsertions } from "../audit/Insertions.js"
+import { difference } from "../core/Canonical.js"
+import { FieldDifference } from "../core/FieldDifference.js"
+import { Ids } from "../core/Ids.js"
+import { maskSecret } from "../core/Mask.js"
+import type { DesiredProvider, StoredProvider } from "../core/Provider.js"
 import { keyDrift } from "../core/Reconcile.js"
-import type { StoredKeyRow, StoredProviderRow } from "../db/ProviderRows.js"
 import { ProviderStore } from "../db/ProviderStore.js"
 import { type LockOptions, SeedLock } from "../db/SeedLock.js"
-import { auditedConfiguration, auditEntry, keyInsertions } from "../seed/AuditEntries.js"
-import { Ids } from "../seed/Ids.js"
+import { derive } from "../env/DesiredProviders.js"
 import { OperationRefused } from "./OperationRefused.js"
 import { findStored } from "./StoredProvider.js"
 
@@ -26,19 +26,20 @@ export interface AdoptOptions extends Pick<LockOptions, "timeout"> {
   readonly replaceKeys: boolean
 }
 
-export interface AdoptResult {
-  readonly provider: string
-  readonly differences: ReadonlyArray<FieldDifference>
+export class AdoptResult extends Schema.Class<AdoptResult>("AdoptResult")({
+  provider: Schema.String,
+  differences: Schema.Array(FieldDifference),
   /** Masked; set when keys are replaced (or would be). */
-  readonly keys: { readonly stored: ReadonlyArray<string>; readonly desired: ReadonlyArray<string> } | null
-  readonly applied: boolean
-  readonly request_id: string
-}
+  keys: Schema.NullOr(Schema.Struct({ stored: Schema.Array(Schema.String), desired: Schema.Array(Schema.String) })),
+  applied: Schema.Boolean,
+  request_id: Schema.String
+}) {}
 
 const refuse = (provider: string, reason: string, fix: string) =>
   new OperationRefused({ operation: "adopt", provider, reason, fix })
 
-const configured = (name: string) =>
+/** The provider the environment configures under `name`: validated before any database access. */
+export const configured = (name: string) =>
   Effect.flatMap(derive, ({ providers }) => {
     const provider = providers.find((candidate) => candidate.name === name)
     return provider === undefined
@@ -50,58 +51,33 @@ const configured = (name: string) =>
       : Effect.succeed(provider)
   })
 
-const maskedKeys = (keys: ReadonlyArray<Redacted.Redacted<string>>) => keys.map((key) => mask(Redacted.value(key)))
-
-/** `replacedKeys`: the stored keys to replace by the environment's, or undefined to leave keys alone. */
-const write = (
-  desired: DesiredProvider,
-  stored: StoredProviderRow,
-  replacedKeys: ReadonlyArray<StoredKeyRow> | undefined,
-  requestId: string
-) =>
+/** Rewrites the stored provider from the environment; with `replaceKeys`, its keys too. */
+const write = (desired: DesiredProvider, stored: StoredProvider, replaceKeys: boolean, requestId: string) =>
   Effect.gen(function*() {
     const store = yield* ProviderStore
-    const storedId = stored.id
-    const updated = {
-      id: storedId,
-      type: desired.type,
-      base_url: desired.base_url,
-      settings: settingsBlob(desired),
-      updated_at: new Date(yield* Clock.currentTimeMillis)
-    }
-    yield* store.updateConfiguration(updated)
-    const audit = [
+    yield* store.updateConfiguration(stored.id, desired, new Date(yield* Clock.currentTimeMillis))
+    const audit: Array<AuditRow> = [
       yield* auditEntry(requestId, {
         action: "write",
         resource_type: "ai_provider",
-        resource_id: storedId,
+        resource_id: stored.id,
         resource_target: desired.name,
-        diff: { old: auditedConfiguration(stored), new: auditedConfiguration(updated) }
+        diff: { old: auditedConfiguration(stored), new: auditedConfiguration(desired) }
       })
     ]
-    if (replacedKeys !== undefined) {
-      yield* store.deleteKeys(storedId)
-      for (const key of replacedKeys) {
-        audit.push(
-          yield* auditEntry(requestId, {
-            action: "delete",
-            resource_type: "ai_provider_key",
-            resource_id: key.id,
-            resource_target: desired.name,
-            diff: { provider: desired.name, api_key: mask(Redacted.value(key.api_key)) }
-          })
-        )
+    if (replaceKeys) {
+      for (const key of yield* store.deleteKeys(stored.id)) {
+        audit.push(yield* keyAuditEntry(requestId, "delete", desired.name, key))
       }
-      const inserted = yield* keyInsertions({ id: storedId, name: desired.name }, desired.keys, requestId)
-      yield* store.insertKeys(inserted.rows)
-      audit.push(...inserted.audit)
+      const inserted = yield* keyInsertions({ id: stored.id, name: desired.name }, desired.keys, requestId)
+      yield* store.insert({ providers: [], keys: inserted.rows, audit: [...audit, ...inserted.audit] })
+    } else {
+      yield* store.insertAudit(audit)
     }
-    yield* store.insertAuditRows(audit)
   })
 
-export const adopt = Effect.fn("Admin.adopt")(function*(name: string, options: AdoptOptions) {
-  const desired = yield* configured(name)
-  const store = yield* ProviderStore
+export const adopt = Effect.fn("Admin.adopt")(function*(desired: DesiredProvider, options: AdoptOptions) {
+  const name = desired.name
   const requestId = yield* (yield* Ids).uuid
   return yield* (yield* SeedLock).withLock(
     Effect.gen(function*() {
@@ -113,10 +89,8 @@ export const adopt = Effect.fn("Admin.adopt")(function*(name: string, options: A
           `restore it first: \`ai-provider-seed providers restore ${name}\``
         )
       }
-      const differences = difference(yield* fromStored(stored), fromDesired(desired))
-      const storedKeyRows = yield* store.loadKeys([stored.id])
-      const storedKeys = storedKeyRows.map((key) => key.api_key)
-      const keysDiffer = options.replaceKeys && keyDrift(desired.keys, storedKeys) !== undefined
+      const differences = difference(stored, desired)
+      const keysDiffer = options.replaceKeys && keyDrift(desired.keys, stored.keys) !== undefined
       if (differences.length === 0 && !keysDiffer) {
         return yield* refuse(
           name,
@@ -124,14 +98,14 @@ export const adopt = Effect.fn("Admin.adopt")(function*(name: string, options: A
           options.replaceKeys ? "nothing to adopt" : "nothing to adopt (add --replace-keys to replace differing keys)"
         )
       }
-      if (options.apply) yield* write(desired, stored, options.replaceKeys ? storedKeyRows : undefined, requestId)
-      return {
+      if (options.apply) yield* write(desired, stored, options.replaceKeys, requestId)
+      return new AdoptResult({
         provider: name,
         differences,
-        keys: keysDiffer ? { stored: maskedKeys(storedKeys), desired: maskedKeys(desired.keys) } : null,
+        keys: keysDiffer ? { stored: stored.keys.map(maskSecret), desired: desired.keys.map(maskSecret) } : null,
         applied: options.apply,
         request_id: requestId
-      } satisfies AdoptResult
+      }, true)
     }),
     { timeout: options.timeout }
   )

@@ -2,19 +2,19 @@
  * `providers delete` and `providers restore`: the operator's soft delete (the name stays reserved, the
  * seed never recreates it) and its undo. Each runs under the seed lock, in one transaction, audited.
  */
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Schema } from "effect"
+import { auditEntry } from "../audit/Audit.js"
+import { Ids } from "../core/Ids.js"
 import { ProviderStore } from "../db/ProviderStore.js"
 import { type LockOptions, SeedLock } from "../db/SeedLock.js"
-import { auditEntry } from "../seed/AuditEntries.js"
-import { Ids } from "../seed/Ids.js"
 import { OperationRefused } from "./OperationRefused.js"
 import { findStored } from "./StoredProvider.js"
 
-export interface SoftDeleteResult {
-  readonly provider: string
-  readonly deleted: boolean
-  readonly request_id: string
-}
+export class SoftDeleteResult extends Schema.Class<SoftDeleteResult>("SoftDeleteResult")({
+  provider: Schema.String,
+  deleted: Schema.Boolean,
+  request_id: Schema.String
+}) {}
 
 const setDeleted = (operation: "delete" | "restore", name: string, options: LockOptions) =>
   Effect.gen(function*() {
@@ -33,7 +33,7 @@ const setDeleted = (operation: "delete" | "restore", name: string, options: Lock
           })
         }
         yield* store.setDeleted(stored.id, deleted, new Date(yield* Clock.currentTimeMillis))
-        yield* store.insertAuditRows([
+        yield* store.insertAudit([
           yield* auditEntry(requestId, {
             action: deleted ? "delete" : "write",
             resource_type: "ai_provider",
@@ -45,7 +45,7 @@ const setDeleted = (operation: "delete" | "restore", name: string, options: Lock
         yield* Effect.logInfo(deleted ? "provider deleted" : "provider restored").pipe(
           Effect.annotateLogs({ provider: name, request_id: requestId })
         )
-        return { provider: name, deleted, request_id: requestId } satisfies SoftDeleteResult
+        return new SoftDeleteResult({ provider: name, deleted, request_id: requestId })
       }),
       options
     )

@@ -1,66 +1,37 @@
-import { Redacted } from "effect"
-import type { DesiredProvider, DesiredSet } from "../core/DesiredProvider.js"
-import { mask } from "../core/Mask.js"
+/** `config`'s report: the desired set through the masked view (JSON shape documented in the README). */
+import { Schema } from "effect"
+import { maskedFields, maskProvider } from "../core/MaskedProvider.js"
+import { type DesiredSet, SkippedProvider } from "../core/Provider.js"
 
-/** The stable JSON shape of `config --format json` (documented in the README). Secrets masked. */
-export interface ConfigReport {
-  readonly providers: ReadonlyArray<{
-    readonly name: string
-    readonly type: string
-    readonly source: ReadonlyArray<string>
-    readonly base_url: string
-    readonly keys: ReadonlyArray<string>
-    readonly bedrock: {
-      readonly region: string
-      readonly model: string
-      readonly small_fast_model: string
-      readonly base_url: string
-      readonly access_key: string
-      readonly access_key_secret: string
-    } | null
-  }>
-  readonly skipped: ReadonlyArray<
-    { readonly name: string; readonly type: string; readonly source: ReadonlyArray<string> }
-  >
-  readonly warnings: ReadonlyArray<string>
+export class ConfiguredProvider extends Schema.Class<ConfiguredProvider>("ConfiguredProvider")({
+  ...maskedFields,
+  source: Schema.Array(Schema.String)
+}) {}
+
+export class ConfigReport extends Schema.Class<ConfigReport>("ConfigReport")({
+  providers: Schema.Array(ConfiguredProvider),
+  skipped: Schema.Array(SkippedProvider),
+  warnings: Schema.Array(Schema.String)
+}) {
+  static readonly fromDesired = (set: DesiredSet) =>
+    new ConfigReport({
+      providers: set.providers.map((provider) =>
+        new ConfiguredProvider({ ...maskProvider(provider), source: provider.source }, true)
+      ),
+      skipped: set.skipped,
+      warnings: set.warnings
+    }, true)
 }
-
-const maskSecret = (secret: Redacted.Redacted<string>): string => mask(Redacted.value(secret))
-
-const providerReport = (provider: DesiredProvider): ConfigReport["providers"][number] => ({
-  name: provider.name,
-  type: provider.type,
-  source: provider.source,
-  base_url: provider.base_url,
-  keys: provider.keys.map(maskSecret),
-  bedrock: provider.bedrock === null ? null : {
-    region: provider.bedrock.region,
-    model: provider.bedrock.model,
-    small_fast_model: provider.bedrock.small_fast_model,
-    base_url: provider.bedrock.base_url,
-    access_key: maskSecret(provider.bedrock.access_key),
-    access_key_secret: maskSecret(provider.bedrock.access_key_secret)
-  }
-})
-
-export const configReport = (set: DesiredSet): ConfigReport => ({
-  providers: set.providers.map(providerReport),
-  skipped: set.skipped.map(({ name, source, type }) => ({ name, type, source })),
-  warnings: set.warnings
-})
 
 const orNone = (value: string) => value === "" ? "(none)" : value
 
-const providerText = (provider: ConfigReport["providers"][number]): Array<string> => [
+const providerText = (provider: ConfiguredProvider): Array<string> => [
   `  ${provider.name} (${provider.type})`,
   `    source:   ${provider.source.join(", ")}`,
   `    base_url: ${provider.base_url}`,
   `    keys:     ${provider.keys.length === 0 ? "(none)" : provider.keys.join(", ")}`,
   ...(provider.bedrock === null ? [] : [
-    `    bedrock:  access_key ${provider.bedrock.access_key}, access_key_secret ${provider.bedrock.access_key_secret}`,
-    `              region ${orNone(provider.bedrock.region)}, model ${
-      orNone(provider.bedrock.model)
-    }, small_fast_model ${orNone(provider.bedrock.small_fast_model)}, base_url ${orNone(provider.bedrock.base_url)}`
+    `    bedrock:  ${Object.entries(provider.bedrock).map(([field, value]) => `${field} ${orNone(value)}`).join(", ")}`
   ])
 ]
 

@@ -1,7 +1,32 @@
+/**
+ * Exit codes of SPEC §7, the one place they are defined: every typed failure of the program has a
+ * row (the compiler checks), and the help text is generated from the same table.
+ */
 import { ValidationError } from "@effect/cli"
-import { Cause, ConfigError, Option } from "effect"
+import { Cause, ConfigError, Option, Schema } from "effect"
+import { OperationRefused } from "../admin/OperationRefused.js"
+import { HashConflict, IndexedNameCollision, InvalidConfiguration, UnreadableStoredProvider } from "../core/Errors.js"
+import { ConstraintViolation } from "../db/ConstraintViolation.js"
+import { DatabaseError } from "../db/DatabaseError.js"
+import { EmbeddedPostgresError } from "../db/EmbeddedPostgres.js"
+import { LockTimeout } from "../db/SeedLock.js"
+import { EnvFileError } from "../env/EnvFile.js"
 
-/** Exit codes of SPEC §7, the one place they are defined. */
+/** Every typed failure a command can end with, as one schema: the JSON report's `error` is its encoding. */
+export const Failure = Schema.Union(
+  InvalidConfiguration,
+  EnvFileError,
+  OperationRefused,
+  HashConflict,
+  IndexedNameCollision,
+  LockTimeout,
+  DatabaseError,
+  UnreadableStoredProvider,
+  ConstraintViolation,
+  EmbeddedPostgresError
+)
+export type Failure = typeof Failure.Type
+
 export const ExitCode = {
   Success: 0,
   Unexpected: 1,
@@ -13,8 +38,19 @@ export const ExitCode = {
 } as const
 export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
 
-/** Failure `_tag` to exit code. A new typed error gets its code by adding a row here. */
-export const exitCodeByTag: Readonly<Record<string, ExitCode>> = {
+/** What each code means, for `--help` and the README. */
+export const exitCodeMeanings: { readonly [Code in ExitCode]: string } = {
+  0: "success (also: nothing to seed)",
+  1: "unexpected error",
+  2: "invalid configuration or usage",
+  3: "a stored provider differs from the environment",
+  4: "two configured providers claim one name",
+  5: "the seed lock was not granted in time",
+  6: "database unavailable or a statement failed"
+}
+
+/** Failure `_tag` to exit code: total, so a new failure cannot silently exit 1. */
+export const exitCodes: { readonly [Tag in Failure["_tag"]]: ExitCode } = {
   InvalidConfiguration: ExitCode.InvalidConfiguration,
   EnvFileError: ExitCode.InvalidConfiguration,
   OperationRefused: ExitCode.InvalidConfiguration,
@@ -22,23 +58,20 @@ export const exitCodeByTag: Readonly<Record<string, ExitCode>> = {
   IndexedNameCollision: ExitCode.IndexedNameCollision,
   LockTimeout: ExitCode.LockTimeout,
   DatabaseError: ExitCode.Database,
-  InvalidStoredSettings: ExitCode.Database,
+  UnreadableStoredProvider: ExitCode.Database,
   ConstraintViolation: ExitCode.Database,
   EmbeddedPostgresError: ExitCode.Database
 }
 
-const tagOf = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
-    ? error._tag
-    : undefined
+const isFailureTag = (tag: unknown): tag is Failure["_tag"] => typeof tag === "string" && Object.hasOwn(exitCodes, tag)
 
 /** The exit code for a failure value: usage errors of the CLI and of `Config` count as invalid configuration. */
 export const exitCodeForError = (error: unknown): ExitCode => {
   if (ValidationError.isValidationError(error) || ConfigError.isConfigError(error)) {
     return ExitCode.InvalidConfiguration
   }
-  const tag = tagOf(error)
-  return (tag === undefined ? undefined : exitCodeByTag[tag]) ?? ExitCode.Unexpected
+  const tag = typeof error === "object" && error !== null && "_tag" in error ? error._tag : undefined
+  return isFailureTag(tag) ? exitCodes[tag] : ExitCode.Unexpected
 }
 
 /** The exit code for how a run ended: a typed failure by its tag, anything else (defect, interruption) 1. */
@@ -47,3 +80,13 @@ export const exitCodeForCause = (cause: Cause.Cause<unknown>): ExitCode =>
     onNone: () => ExitCode.Unexpected,
     onSome: exitCodeForError
   })
+
+/** "Exit codes: 0 success ..., 2 invalid configuration or usage (InvalidConfiguration, ...), ...". */
+export const exitCodeHelp = (): string => {
+  const tagsOf = (code: ExitCode) => Object.entries(exitCodes).filter(([, c]) => c === code).map(([tag]) => tag)
+  const rows = Object.values(ExitCode).map((code) => {
+    const tags = tagsOf(code)
+    return `${code} ${exitCodeMeanings[code]}${tags.length === 0 ? "" : ` (${tags.join(", ")})`}`
+  })
+  return `Exit codes: ${rows.join("; ")}.`
+}

@@ -1,63 +1,77 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Redacted } from "effect"
-import { adopt, type AdoptResult } from "../admin/Adopt.js"
-import { restore, softDelete, type SoftDeleteResult } from "../admin/SoftDelete.js"
+import type { Option } from "effect"
+import { Effect, type Redacted, Schema } from "effect"
+import { adopt, AdoptResult, configured } from "../admin/Adopt.js"
+import { restore, softDelete, SoftDeleteResult } from "../admin/SoftDelete.js"
 import { HashConflict } from "../core/Errors.js"
 import { describeDifference } from "../core/FieldDifference.js"
-import { mask } from "../core/Mask.js"
-import { ProviderEnvironment } from "../core/ProviderEnvironment.js"
-import { migrate } from "../db/Migrations.js"
-import type { StoredKeyRow, StoredProviderRow } from "../db/ProviderRows.js"
-import { ProviderStore } from "../db/ProviderStore.js"
-import { SeedLock } from "../db/SeedLock.js"
-import { format } from "./CommonOptions.js"
-import { databaseCommandOptions, withDatabase } from "./DatabaseOptions.js"
+import { maskedFields, maskProvider } from "../core/MaskedProvider.js"
+import { type StoredRow, UnreadableProvider } from "../core/Provider.js"
+import { Migrations } from "../db/Migrations.js"
+import { ProviderReader } from "../db/ProviderReader.js"
+import { ProviderEnvironment } from "../env/ProviderEnvironment.js"
+import { withCommandContext, withDatabase } from "./CommandContext.js"
+import { databaseOptions, format } from "./CommonOptions.js"
+import { type Format, print } from "./Output.js"
 
-const json = (value: unknown) => JSON.stringify(value, null, 2)
+/**
+ * What every providers subcommand does: migrate, run the operation on the selected database, print
+ * its result.
+ */
+const runAndPrint = <A, I, E, R>(
+  options: { readonly databaseUrl: Option.Option<Redacted.Redacted<string>>; readonly format: Format },
+  operation: Effect.Effect<A, E, R>,
+  schema: Schema.Schema<A, I>,
+  text: (result: A) => string
+) =>
+  Effect.flatMap(Migrations, (migrations) => migrations.migrate).pipe(
+    Effect.zipRight(operation),
+    Effect.tap(print(schema, options.format, text)),
+    withDatabase(options.databaseUrl)
+  )
 
-const listed = (row: StoredProviderRow, keys: ReadonlyArray<StoredKeyRow>) => ({
-  name: row.name,
-  type: row.type,
-  state: row.deleted ? "deleted" : row.enabled ? "enabled" : "disabled",
-  base_url: row.base_url,
-  keys: keys.filter((key) => key.provider_id === row.id).map((key) => mask(Redacted.value(key.api_key))),
-  bedrock: row.settings === null ? null : {
-    ...row.settings,
-    access_key: mask(row.settings.access_key ?? ""),
-    access_key_secret: mask(row.settings.access_key_secret ?? "")
-  }
-})
+const ListedProvider = Schema.Union(
+  Schema.Struct({ ...maskedFields, state: Schema.Literal("enabled", "disabled", "deleted") }),
+  Schema.Struct({ name: Schema.String, state: Schema.Literal("unreadable"), reason: Schema.String })
+)
+type ListedProvider = typeof ListedProvider.Type
 
-/** Every stored provider, deleted and disabled ones included. */
-const stored = Effect.gen(function*() {
-  const store = yield* ProviderStore
-  const rows = yield* store.loadProviders
-  const keys = yield* store.loadKeys(rows.map((row) => row.id))
-  return rows.map((row) => listed(row, keys))
-})
+export class ProviderList extends Schema.Class<ProviderList>("ProviderList")({
+  providers: Schema.Array(ListedProvider)
+}) {}
 
-const listText = (rows: ReadonlyArray<ReturnType<typeof listed>>) =>
-  rows.length === 0 ?
+const listed = (row: StoredRow): ListedProvider =>
+  row instanceof UnreadableProvider
+    ? { name: row.name, state: "unreadable", reason: row.reason }
+    : { ...maskProvider(row), state: row.state }
+
+const listText = ({ providers }: ProviderList) =>
+  providers.length === 0 ?
     "No AI providers are stored." :
-    rows.map((row) =>
-      `${row.name} (${row.type}, ${row.state}) ${row.base_url || "(no base URL)"}; keys: ${
-        row.keys.length === 0 ? "none" : row.keys.join(", ")
-      }${
-        row.bedrock === null
-          ? ""
-          : `; bedrock region ${row.bedrock.region ?? "(none)"}, access key ${row.bedrock.access_key}`
-      }`
+    providers.map((row) =>
+      row.state === "unreadable"
+        ? `${row.name} (unreadable: ${row.reason})`
+        : `${row.name} (${row.type}, ${row.state}) ${row.base_url || "(no base URL)"}; keys: ${
+          row.keys.length === 0 ? "none" : row.keys.join(", ")
+        }${
+          row.bedrock === null
+            ? ""
+            : `; bedrock region ${row.bedrock.region || "(none)"}, access key ${row.bedrock.access_key}`
+        }`
     ).join("\n")
 
-const listCommand = Command.make("list", { format, ...databaseCommandOptions }, (options) =>
-  migrate.pipe(
-    Effect.zipRight(Effect.flatMap(SeedLock, (lock) =>
-      lock.withLock(stored, { mode: "shared", readOnly: true, timeout: options.lockTimeout }))),
-    Effect.flatMap((rows) =>
-      Console.log(options.format === "json" ? json({ providers: rows }) : listText(rows))
+const listCommand = Command.make("list", { format, ...databaseOptions }, (options) =>
+  runAndPrint(
+    options,
+    Effect.flatMap(ProviderReader, (reader) => reader.all({ timeout: options.lockTimeout })).pipe(
+      Effect.map((rows) => new ProviderList({ providers: rows.map(listed) }, true))
     ),
-    withDatabase(options)
-  )).pipe(Command.withDescription("List the stored AI providers, deleted and disabled ones included, keys masked"))
+    ProviderList,
+    listText
+  )).pipe(
+    withCommandContext,
+    Command.withDescription("List the stored AI providers, deleted, disabled and unreadable ones included, keys masked")
+  )
 
 const name = Args.text({ name: "NAME" }).pipe(Args.withDescription("The provider's name"))
 
@@ -82,29 +96,28 @@ const adoptCommand = Command.make("adopt", {
     Options.withDescription("Also replace the stored keys with the environment's")
   ),
   format,
-  ...databaseCommandOptions
+  ...databaseOptions
 }, (options) =>
-  migrate.pipe(
-    Effect.zipRight(adopt(options.name, {
-      apply: options.yes,
-      replaceKeys: options.replaceKeys,
-      timeout: options.lockTimeout
-    })),
-    Effect.tap((result) => Console.log(options.format === "json" ? json(result) : adoptText(result))),
-    // Shown but not adopted: the conflict is still there (exit 3).
-    Effect.flatMap((result) =>
-      result.applied ? Effect.void : Effect.fail(
-        new HashConflict({
-          provider: result.provider,
-          differences: result.differences
-        })
+  configured(options.name).pipe(
+    Effect.provide(ProviderEnvironment.Default),
+    Effect.flatMap((desired) =>
+      runAndPrint(
+        options,
+        adopt(desired, { apply: options.yes, replaceKeys: options.replaceKeys, timeout: options.lockTimeout }),
+        AdoptResult,
+        adoptText
       )
     ),
-    Effect.provide(ProviderEnvironment.layer),
-    withDatabase(options)
-  )).pipe(Command.withDescription(
-    "Resolve a HashConflict from the database side: show how a stored provider differs from the environment, and with --yes rewrite its type, base URL and settings from the environment (audited; keys kept unless --replace-keys)"
-  ))
+    // Shown but not adopted: the conflict is still there (exit 3).
+    Effect.flatMap((result) =>
+      result.applied ? Effect.void : new HashConflict({ provider: result.provider, differences: result.differences })
+    )
+  )).pipe(
+    withCommandContext,
+    Command.withDescription(
+      "Resolve a HashConflict from the database side: show how a stored provider differs from the environment, and with --yes rewrite its type, base URL and settings from the environment (audited; keys kept unless --replace-keys)"
+    )
+  )
 
 const softDeleteText = (result: SoftDeleteResult) =>
   result.deleted
@@ -112,12 +125,13 @@ const softDeleteText = (result: SoftDeleteResult) =>
     : `Restored AI provider "${result.provider}": live and enabled again.`
 
 const softDeleteCommand = (command: "delete" | "restore", description: string) =>
-  Command.make(command, { name, format, ...databaseCommandOptions }, (options) =>
-    migrate.pipe(
-      Effect.zipRight((command === "delete" ? softDelete : restore)(options.name, { timeout: options.lockTimeout })),
-      Effect.flatMap((result) => Console.log(options.format === "json" ? json(result) : softDeleteText(result))),
-      withDatabase(options)
-    )).pipe(Command.withDescription(description))
+  Command.make(command, { name, format, ...databaseOptions }, (options) =>
+    runAndPrint(
+      options,
+      (command === "delete" ? softDelete : restore)(options.name, { timeout: options.lockTimeout }),
+      SoftDeleteResult,
+      softDeleteText
+    )).pipe(withCommandContext, Command.withDescription(description))
 
 export const providersCommand = Command.make("providers").pipe(
   Command.withDescription("Inspect and manage the providers stored in the database"),

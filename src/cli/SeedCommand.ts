@@ -1,11 +1,13 @@
 import { Command, Options } from "@effect/cli"
 import { Config, Console, Effect } from "effect"
-import { ProviderEnvironment } from "../core/ProviderEnvironment.js"
-import { type ConflictPolicy, deriveTraced, migrateAndSeedDesired } from "../seed/Seed.js"
-import { envFile, format } from "./CommonOptions.js"
-import { databaseLayer, databaseUrl, lockTimeout } from "./DatabaseOptions.js"
-import { withEnvFile } from "./EnvFile.js"
-import { logFormat, loggerLayer } from "./Logging.js"
+import { derive } from "../env/DesiredProviders.js"
+import { ProviderEnvironment } from "../env/ProviderEnvironment.js"
+import { type ConflictPolicy, Seeder } from "../seed/Seeder.js"
+import { SeedReport } from "../seed/SeedReport.js"
+import { withCommandContext, withDatabase } from "./CommandContext.js"
+import { databaseOptions, format } from "./CommonOptions.js"
+import { exitCodeHelp } from "./ExitCode.js"
+import { print } from "./Output.js"
 import { failedReport, seedText } from "./SeedReportText.js"
 
 const dryRun = Options.boolean("dry-run").pipe(
@@ -20,31 +22,31 @@ const onConflict = Options.choice("on-conflict", ["fail", "warn"]).pipe(
   )
 )
 
-const json = (value: unknown) => JSON.stringify(value, null, 2)
-
 /** `seed`, the main job: migrate, then reconcile the environment's providers with the database. */
 export const seedCommand = Command.make(
   "seed",
-  { dryRun, onConflict, format, lockTimeout, databaseUrl, envFile, logFormat },
+  { dryRun, onConflict, format, ...databaseOptions },
   (options) =>
-    deriveTraced.pipe(
-      Effect.provide(ProviderEnvironment.layer),
-      // The environment is validated before the database is chosen, started or connected to.
+    // The environment is validated before the database is chosen, started or connected to.
+    derive.pipe(
+      Effect.provide(ProviderEnvironment.Default),
       Effect.flatMap((desired) =>
-        migrateAndSeedDesired(desired, {
-          dryRun: options.dryRun,
-          lockTimeout: options.lockTimeout,
-          onConflict: options.onConflict
-        }).pipe(
-          Effect.provide(databaseLayer(options.databaseUrl))
-        )
+        Effect.flatMap(Seeder, (seeder) =>
+          seeder.seed(desired, {
+            dryRun: options.dryRun,
+            lockTimeout: options.lockTimeout,
+            onConflict: options.onConflict
+          })).pipe(withDatabase(options.databaseUrl))
       ),
-      Effect.flatMap((report) => Console.log(options.format === "json" ? json(report) : seedText(report))),
+      Effect.flatMap(print(SeedReport, options.format, seedText)),
       // The JSON report is also printed on failure, for tools; people get the error on stderr.
-      Effect.tapError((error) => options.format === "json" ? Console.log(json(failedReport(error))) : Effect.void),
-      withEnvFile(options.envFile),
-      Effect.provide(loggerLayer(options.logFormat))
+      Effect.tapError((error) =>
+        options.format === "json" ? Console.log(JSON.stringify(failedReport(error), null, 2)) : Effect.void
+      )
     )
-).pipe(Command.withDescription(
-  "Migrate the database, then insert the AI providers the environment describes and that are missing. Exit codes: 0 ok, 2 invalid configuration, 3 HashConflict, 4 IndexedNameCollision, 5 LockTimeout, 6 database"
-))
+).pipe(
+  withCommandContext,
+  Command.withDescription(
+    `Migrate the database, then insert the AI providers the environment describes and that are missing. ${exitCodeHelp()}`
+  )
+)

@@ -1,6 +1,8 @@
-/** The seed's report for people and for tools. */
+/** The seed's report for people, and for tools when the run failed. */
+import { ConfigError, Schema } from "effect"
 import { describeDifference } from "../core/FieldDifference.js"
 import type { SeedReport } from "../seed/SeedReport.js"
+import { Failure } from "./ExitCode.js"
 
 const padding = (values: ReadonlyArray<string>) => Math.max(0, ...values.map((value) => value.length))
 
@@ -47,13 +49,21 @@ const warningLines = (report: SeedReport) => {
   return warnings.length === 0 ? [] : ["Warnings:", ...warnings.map((warning) => `  - ${warning}`)]
 }
 
-/** A failure as the JSON report's `error`: its tag, its message and its fields (none of which holds a secret). */
-export const errorJson = (error: unknown) => {
-  if (typeof error !== "object" || error === null) return { _tag: "Unexpected", message: String(error) }
-  const fields = Object.fromEntries(Object.entries(error).filter(([key]) => key !== "cause"))
-  return { _tag: "Unexpected", ...fields, message: error instanceof Error ? error.message : String(error) }
-}
+const isFailure = Schema.is(Failure)
+const encodeFailure = Schema.encodeSync(Failure)
 
+/**
+ * A failure as the JSON report's `error`: its tag and fields, encoded by its schema (none holds a secret),
+ * and its message. Config errors carry their tag and message; anything else is `Unexpected`.
+ */
+export const errorJson = (error: unknown): Readonly<Record<string, unknown>> =>
+  isFailure(error)
+    ? { ...encodeFailure(error), message: error.message }
+    : ConfigError.isConfigError(error)
+    ? { _tag: "ConfigError", message: String(error) }
+    : { _tag: "Unexpected", message: error instanceof Error ? error.message : String(error) }
+
+/** The JSON report of a run that failed: nothing was written. */
 export const failedReport = (error: unknown) => ({
   outcome: "failed" as const,
   request_id: null,

@@ -1,166 +1,60 @@
-import { Effect, ParseResult, Redacted, Schema } from "effect"
-import type { Bedrock, DesiredProvider } from "./DesiredProvider.js"
-import { InvalidStoredSettings } from "./Errors.js"
-import type { FieldDifference } from "./FieldDifference.js"
-
 /**
- * The fields that decide runtime behaviour (SPEC §3), empty strings where absent.
- * Bearer keys are deliberately absent so they can be rotated in the database.
+ * The canonical form of a provider (SPEC §3): the fields that decide runtime behaviour, in a fixed
+ * order, "" where absent, and its SHA-256. Desired and stored providers are the same model, so one
+ * function serves both sides. Bearer keys are deliberately absent: they rotate in the database.
  */
-export interface Canonical {
-  readonly type: string
-  readonly base_url: string
-  readonly bedrock: Bedrock
-}
+import { Redacted } from "effect"
+import type { FieldDifference } from "./FieldDifference.js"
+import { type BedrockField, bedrockFields, isSecretBedrockField, type Provider } from "./Provider.js"
+import { sha256Hex } from "./Sha256.js"
+import { maskUrl } from "./UrlMask.js"
 
-/** The `settings` jsonb blob for Bedrock, exactly as stored: empty fields omitted. */
-export const BedrockSettingsBlob = Schema.Struct({
-  _type: Schema.Literal("bedrock"),
-  _version: Schema.Literal(1),
-  region: Schema.optional(Schema.String),
-  model: Schema.optional(Schema.String),
-  small_fast_model: Schema.optional(Schema.String),
-  base_url: Schema.optional(Schema.String),
-  access_key: Schema.optional(Schema.String),
-  access_key_secret: Schema.optional(Schema.String)
-})
-export type BedrockSettingsBlob = typeof BedrockSettingsBlob.Type
-
-/** The part of an `ai_providers` row the canonical form is computed from. */
-export interface StoredProvider {
-  readonly name: string
-  readonly type: string
-  readonly base_url: string
-  readonly settings: unknown
-}
+export type CanonicalField = "type" | "base_url" | `bedrock.${BedrockField}`
 
 /** Field names as reported in differences; Bedrock fields are prefixed to tell the two base URLs apart. */
-export const canonicalFields = [
+export const canonicalFields: ReadonlyArray<CanonicalField> = [
   "type",
   "base_url",
-  "bedrock.access_key",
-  "bedrock.access_key_secret",
-  "bedrock.region",
-  "bedrock.model",
-  "bedrock.small_fast_model",
-  "bedrock.base_url"
-] as const
-export type CanonicalField = typeof canonicalFields[number]
-
-const secretFields: ReadonlySet<CanonicalField> = new Set(["bedrock.access_key", "bedrock.access_key_secret"])
-
-const emptySecret = Redacted.make("")
-
-const fieldValues = (c: Canonical): ReadonlyArray<string> => [
-  c.type,
-  c.base_url,
-  Redacted.value(c.bedrock.access_key),
-  Redacted.value(c.bedrock.access_key_secret),
-  c.bedrock.region,
-  c.bedrock.model,
-  c.bedrock.small_fast_model,
-  c.bedrock.base_url
+  ...bedrockFields.map((field) => `bedrock.${field}` as const)
 ]
 
-const noBedrock: Bedrock = {
-  access_key: emptySecret,
-  access_key_secret: emptySecret,
-  region: "",
-  model: "",
-  small_fast_model: "",
-  base_url: ""
+const isUrlField = (field: CanonicalField) => field === "base_url" || field === "bedrock.base_url"
+
+interface CanonicalValue {
+  readonly field: CanonicalField
+  /** Revealed for secrets: compare it, never show it. */
+  readonly value: string
+  readonly secret: boolean
 }
 
-export const fromDesired = (provider: DesiredProvider): Canonical => ({
-  type: provider.type,
-  base_url: provider.base_url,
-  bedrock: provider.bedrock ?? noBedrock
-})
-
-/** Bedrock settings from a stored blob, secrets redacted, absent fields empty; null without a blob. */
-export const bedrockFromBlob = (settings: BedrockSettingsBlob | null): Bedrock | null =>
-  settings === null ? null : {
-    access_key: Redacted.make(settings.access_key ?? ""),
-    access_key_secret: Redacted.make(settings.access_key_secret ?? ""),
-    region: settings.region ?? "",
-    model: settings.model ?? "",
-    small_fast_model: settings.small_fast_model ?? "",
-    base_url: settings.base_url ?? ""
-  }
-
-/** The settings blob to store for a desired provider: null without Bedrock credentials. */
-export const settingsBlob = (provider: DesiredProvider): BedrockSettingsBlob | null => {
-  const bedrock = provider.bedrock
-  if (bedrock === null) return null
-  const fields = {
-    region: bedrock.region,
-    model: bedrock.model,
-    small_fast_model: bedrock.small_fast_model,
-    base_url: bedrock.base_url,
-    access_key: Redacted.value(bedrock.access_key),
-    access_key_secret: Redacted.value(bedrock.access_key_secret)
-  }
-  return {
-    _type: "bedrock",
-    _version: 1,
-    ...Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== ""))
-  }
-}
-
-const decodeSettings = Schema.decodeUnknown(Schema.NullOr(BedrockSettingsBlob), { errors: "all" })
+/** The canonical values in `canonicalFields` order. */
+const canonicalValues = ({ base_url, bedrock, type }: Provider): Array<CanonicalValue> => [
+  { field: "type", value: type, secret: false },
+  { field: "base_url", value: base_url, secret: false },
+  ...bedrockFields.map((field): CanonicalValue => {
+    const secret = isSecretBedrockField(field)
+    const value = bedrock === null ? "" : secret ? Redacted.value(bedrock[field]) : bedrock[field]
+    return { field: `bedrock.${field}`, value, secret }
+  })
+]
 
 /**
- * The canonical form of a stored row. An undecodable blob is a typed error naming
- * the provider and the offending paths, never the values (they may be secrets).
+ * SHA-256 (lowercase hex) of a JSON array of the canonical values: fixed order and JSON string escaping
+ * make the serialization unambiguous. Covers secrets: compare it, never log or print it.
  */
-export const fromStored = Effect.fn("Canonical.fromStored")(function*(row: StoredProvider) {
-  const settings = yield* decodeSettings(row.settings ?? null).pipe(
-    Effect.mapError((error) =>
-      new InvalidStoredSettings({
-        provider: row.name,
-        paths: ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
-          issue.path.length === 0 ? "(settings)" : issue.path.join(".")
-        )
-      })
-    )
-  )
-  return { type: row.type, base_url: row.base_url, bedrock: bedrockFromBlob(settings) ?? noBedrock } satisfies Canonical
-})
+export const hash = (provider: Provider): string =>
+  sha256Hex(JSON.stringify(canonicalValues(provider).map(({ value }) => value)))
 
-const utf8 = new TextEncoder()
-
-/**
- * SHA-256 (lowercase hex) of a JSON array of the fields in `canonicalFields` order:
- * fixed order and JSON string escaping make the serialization unambiguous.
- * Covers secrets: compare it, never log or print it.
- */
-export const hash = Effect.fn("Canonical.hash")(function*(canonical: Canonical) {
-  const bytes = utf8.encode(JSON.stringify(fieldValues(canonical)))
-  const digest = yield* Effect.promise(() => globalThis.crypto.subtle.digest("SHA-256", bytes))
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("")
-})
-
-/**
- * A non-secret value as differences show it. URLs may still carry credentials (`https://user:token@proxy/`,
- * `?api_key=...`): those parts are replaced by `***`.
- */
-const shown = (value: string): string => value.replace(/\/\/[^/?#@]*@/, "//***@").replace(/[?#].*$/, "?***")
-
-/** Field-by-field difference between a stored and a desired canonical form, in `canonicalFields` order. */
-export const difference = (stored: Canonical, desired: Canonical): ReadonlyArray<FieldDifference> => {
-  const storedValues = fieldValues(stored)
-  const desiredValues = fieldValues(desired)
-  return canonicalFields.flatMap((field, i): Array<FieldDifference> => {
-    const before = storedValues[i] ?? ""
-    const after = desiredValues[i] ?? ""
-    if (before === after) return []
-    return secretFields.has(field) ? [{ field, secret: true }] : [{
-      field,
-      secret: false,
-      stored: shown(before),
-      desired: shown(after)
-    }]
+/** Field-by-field difference between a stored and a desired provider, in `canonicalFields` order. */
+export const difference = (stored: Provider, desired: Provider): ReadonlyArray<FieldDifference> => {
+  const after = canonicalValues(desired)
+  return canonicalValues(stored).flatMap(({ field, secret, value: before }, i): Array<FieldDifference> => {
+    const desiredValue = after[i]?.value ?? ""
+    if (before === desiredValue) return []
+    if (secret) return [{ field, secret: true }]
+    const shown = isUrlField(field) ? maskUrl : (value: string) => value
+    return [{ field, secret: false, stored: shown(before), desired: shown(desiredValue) }]
   })
 }
 
-export const equivalent = (a: Canonical, b: Canonical): boolean => difference(a, b).length === 0
+export const equivalent = (a: Provider, b: Provider): boolean => hash(a) === hash(b)

@@ -45,14 +45,15 @@ export class HashConflict extends Schema.TaggedError<HashConflict>()("HashConfli
   }
 }
 
-/** A stored `settings` blob that does not decode. Names the offending paths, never their values. */
-export class InvalidStoredSettings extends Schema.TaggedError<InvalidStoredSettings>()("InvalidStoredSettings", {
-  provider: Schema.String,
-  paths: Schema.Array(Schema.String)
-}) {
+/**
+ * The environment configures a provider whose stored row this program cannot read (an unknown type, or
+ * settings of another version). Names what cannot be read, never a value.
+ */
+export class UnreadableStoredProvider extends Schema.TaggedError<UnreadableStoredProvider>()(
+  "UnreadableStoredProvider",
+  { provider: Schema.String, reason: Schema.String }
+) {
   override get message(): string {
-    return `AI provider "${this.provider}" has stored settings that cannot be decoded (at ${
-      this.paths.join(", ")
-    }). Fix: correct or clear the provider's settings in the database, then restart.`
+    return `AI provider "${this.provider}" is configured in the environment, but its stored row cannot be read: ${this.reason}. Fix: if a newer server or program wrote it, upgrade ai-provider-seed; otherwise remove the provider from the environment (the stored row is left as it is), or repair the row; \`ai-provider-seed providers list\` shows it as unreadable.`
   }
 }

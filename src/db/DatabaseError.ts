@@ -1,5 +1,5 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { Schema } from "effect"
+import { Option, Schema } from "effect"
 
 /**
  * The database was unavailable or a statement failed. Carries the step and PostgreSQL's message and
@@ -20,21 +20,23 @@ export class DatabaseError extends Schema.TaggedError<DatabaseError>()("Database
     new DatabaseError({ step, reason: reasonOf(error), ...sqlStateOf(error) })
 }
 
-interface PgErrorFields {
-  readonly code?: unknown
-  readonly message?: unknown
-}
+/** The fields node-postgres puts on the error it gives for a statement PostgreSQL refused. */
+const PgErrorFields = Schema.Struct({
+  code: Schema.optional(Schema.String),
+  constraint: Schema.optional(Schema.String),
+  detail: Schema.optional(Schema.String),
+  message: Schema.optional(Schema.String)
+})
+export type PgErrorFields = typeof PgErrorFields.Type
 
-const pgFields = (error: SqlError): PgErrorFields =>
-  typeof error.cause === "object" && error.cause !== null ? error.cause as PgErrorFields : {}
+const decodeFields = Schema.decodeUnknownOption(PgErrorFields)
+
+export const pgErrorFields = (error: SqlError): PgErrorFields => Option.getOrElse(decodeFields(error.cause), () => ({}))
 
 export const sqlStateOf = (error: SqlError): { sqlState?: string } => {
-  const code = pgFields(error).code
-  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? { sqlState: code } : {}
+  const code = pgErrorFields(error).code
+  return code !== undefined && /^[0-9A-Z]{5}$/.test(code) ? { sqlState: code } : {}
 }
 
 /** PostgreSQL's own primary message (or the driver's, e.g. ECONNREFUSED with host and port). */
-const reasonOf = (error: SqlError): string => {
-  const message = pgFields(error).message
-  return typeof message === "string" && message !== "" ? message : error.message
-}
+const reasonOf = (error: SqlError): string => pgErrorFields(error).message || error.message

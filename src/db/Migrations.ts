@@ -48,3 +48,10 @@ export const migrate: Effect.Effect<
   }),
   Effect.withSpan("Migrations.migrate")
 )
+
+/** The schema as a service, so the seed's orchestration can be tested without a database. */
+export class Migrations extends Effect.Service<Migrations>()("ai-provider-seed/Migrations", {
+  effect: Effect.map(SqlClient.SqlClient, (sql) => ({
+    migrate: Effect.provideService(migrate, SqlClient.SqlClient, sql)
+  }))
+}) {}

@@ -1,65 +1,137 @@
-/** The shapes of `ai_providers`, `ai_provider_keys` and `audit_logs` rows, as read and as written. */
-import { Redacted, Schema } from "effect"
-import { BedrockSettingsBlob } from "../core/Canonical.js"
-import { ProviderType } from "../core/DesiredProvider.js"
+/**
+ * The provider model as rows of `ai_providers` and `ai_provider_keys` (SPEC §4): the one
+ * transformation between them, and the new rows a run writes (ids from `Ids`, times from the Clock).
+ */
+import { Clock, Effect, Either, ParseResult, Redacted, Schema } from "effect"
+import { Ids } from "../core/Ids.js"
+import {
+  bedrockFields,
+  BedrockSettings,
+  type Provider,
+  ProviderType,
+  StoredProvider,
+  type StoredRow,
+  UnreadableProvider
+} from "../core/Provider.js"
 
-/** A provider row as stored, soft-deleted and disabled ones included. */
-export const StoredProviderRow = Schema.Struct({
-  id: Schema.UUID,
-  type: ProviderType,
+/** The `settings` blob for Bedrock, exactly as stored: `_type`, `_version`, and the non-empty fields. */
+const BedrockBlob = Schema.Struct({
+  _type: Schema.Literal("bedrock"),
+  _version: Schema.Literal(1),
+  ...Object.fromEntries(bedrockFields.map((field) => [field, Schema.optional(Schema.String)])) as {
+    readonly [Field in typeof bedrockFields[number]]: Schema.optional<typeof Schema.String>
+  }
+})
+
+/** The settings column (NULL without Bedrock) <-> the model's Bedrock settings. */
+export const SettingsColumn = Schema.NullOr(Schema.transform(BedrockBlob, BedrockSettings, {
+  strict: true,
+  decode: (blob) =>
+    Object.fromEntries(bedrockFields.map((field) => [field, blob[field] ?? ""])) as typeof BedrockSettings.Encoded,
+  encode: (settings) => ({
+    _type: "bedrock" as const,
+    _version: 1 as const,
+    ...Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== ""))
+  })
+}))
+
+/** The settings column for the model's Bedrock settings: secrets revealed, for the statement only. */
+export const settingsColumn = Schema.encodeSync(SettingsColumn)
+
+/** An `ai_providers` row joined with its keys, as `ProviderStore.load` selects it. */
+export const ProviderRow = Schema.Struct({
+  id: Schema.String,
+  /** As text, so a value this program's enum does not know still loads (and is reported). */
+  type: Schema.String,
   name: Schema.String,
   display_name: Schema.NullOr(Schema.String),
   enabled: Schema.Boolean,
   deleted: Schema.Boolean,
   base_url: Schema.String,
-  settings: Schema.NullOr(BedrockSettingsBlob),
-  created_at: Schema.DateFromSelf,
-  updated_at: Schema.DateFromSelf
+  settings: Schema.Unknown,
+  keys: Schema.Array(Schema.String)
 })
-export type StoredProviderRow = typeof StoredProviderRow.Type
+export type ProviderRow = typeof ProviderRow.Type
 
-export const StoredKeyRow = Schema.Struct({
-  id: Schema.UUID,
-  provider_id: Schema.UUID,
-  api_key: Schema.Redacted(Schema.String)
-})
-export type StoredKeyRow = typeof StoredKeyRow.Type
+const isProviderType = Schema.is(ProviderType)
+const decodeSettings = Schema.decodeUnknownEither(SettingsColumn, { errors: "all" })
 
-export interface NewProviderRow {
-  readonly id: string
-  readonly type: ProviderType
-  readonly name: string
-  readonly display_name: string | null
-  readonly enabled: boolean
-  readonly base_url: string
-  readonly settings: BedrockSettingsBlob | null
-  readonly created_at: Date
-  readonly updated_at: Date
+/** What cannot be read in a settings blob: paths and the markers `_type`/`_version`, never a field value. */
+const settingsProblem = (error: ParseResult.ParseError, settings: unknown): string => {
+  const paths = Array.from(
+    new Set(ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => issue.path.join(".") || "(settings)"))
+  )
+  const marker = (key: "_type" | "_version") =>
+    typeof settings === "object" && settings !== null && key in settings
+      ? `${key} ${JSON.stringify((settings as Record<string, unknown>)[key])}`
+      : `no ${key}`
+  return `its settings cannot be decoded at ${paths.join(", ")} (${marker("_type")}, ${
+    marker("_version")
+  }; this program reads _type "bedrock", _version 1)`
 }
 
+/** A loaded row as the model, or as an unreadable row naming what cannot be read. */
+export const toStoredRow = (row: ProviderRow): StoredRow => {
+  const unreadable = (reason: string) => new UnreadableProvider({ id: row.id, name: row.name, reason }, true)
+  if (!isProviderType(row.type)) {
+    return unreadable(
+      `its type ${JSON.stringify(row.type)} is unknown to this program (known: ${ProviderType.literals.join(", ")})`
+    )
+  }
+  const type = row.type
+  return Either.match(decodeSettings(row.settings), {
+    onLeft: (error) => unreadable(settingsProblem(error, row.settings)),
+    onRight: (bedrock) =>
+      new StoredProvider({
+        id: row.id,
+        name: row.name,
+        type,
+        base_url: row.base_url,
+        keys: row.keys.map((key) => Redacted.make(key)),
+        bedrock,
+        display_name: row.display_name,
+        enabled: row.enabled,
+        deleted: row.deleted
+      }, true)
+  })
+}
+
+/** A provider row to insert. */
+export interface NewProviderRow {
+  readonly id: string
+  readonly provider: Provider
+  readonly display_name: string
+  readonly enabled: boolean
+  readonly created_at: Date
+}
+
+/** A key row to insert. */
 export interface NewKeyRow {
   readonly id: string
   readonly provider_id: string
   readonly api_key: Redacted.Redacted<string>
   readonly created_at: Date
-  readonly updated_at: Date
 }
 
-export type AuditAction = "create" | "write" | "delete"
-export type AuditResourceType = "ai_provider" | "ai_provider_key"
+/** A new, enabled provider row (display name = name, SPEC §5), now, with a fresh id. */
+export const newProviderRow = Effect.fnUntraced(function*(provider: Provider) {
+  return {
+    id: yield* (yield* Ids).uuid,
+    provider,
+    display_name: provider.name,
+    enabled: true,
+    created_at: new Date(yield* Clock.currentTimeMillis)
+  } satisfies NewProviderRow
+})
 
-/** An audit entry. `diff` holds the new values with every secret already masked. */
-export interface AuditRow {
-  readonly id: string
-  readonly time: Date
-  readonly user_id: string
-  readonly action: AuditAction
-  readonly resource_type: AuditResourceType
-  readonly resource_id: string
-  readonly resource_target: string
-  readonly diff: Readonly<Record<string, unknown>>
-  readonly request_id: string
-}
-
-/** The plaintext key, for the one place that must write it: the insert statement's parameter. */
-export const revealKey = (row: NewKeyRow) => ({ ...row, api_key: Redacted.value(row.api_key) })
+/** New key rows for a provider, now, with fresh ids. */
+export const newKeyRows = Effect.fnUntraced(function*(
+  providerId: string,
+  keys: ReadonlyArray<Redacted.Redacted<string>>
+) {
+  const ids = yield* Ids
+  const now = new Date(yield* Clock.currentTimeMillis)
+  const rows: Array<NewKeyRow> = []
+  for (const api_key of keys) rows.push({ id: yield* ids.uuid, provider_id: providerId, api_key, created_at: now })
+  return rows
+})

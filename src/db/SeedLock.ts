@@ -7,7 +7,7 @@
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Cause } from "effect"
-import { Clock, Context, Duration, Effect, Exit, Layer, Option, Ref, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
 import { LockIDAIProvidersEnvSeed } from "../core/LockIds.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 
@@ -72,16 +72,6 @@ export interface LockPrimitives {
 /** Provided to a locked body: how long it waited for the lock, for reports and spans. */
 export class LockWait extends Context.Tag("ai-provider-seed/LockWait")<LockWait, { readonly waitedMs: number }>() {}
 
-export class SeedLock extends Context.Tag("ai-provider-seed/SeedLock")<SeedLock, {
-  /** Runs `body` in one transaction that holds the seed lock, waiting at most `timeout` for it. */
-  readonly withLock: <A, E, R>(
-    body: Effect.Effect<A, E, R>,
-    options?: LockOptions
-  ) => Effect.Effect<A, E | LockTimeout | DatabaseError, Exclude<R, LockWait>>
-}>() {
-  static readonly layer = Layer.effect(SeedLock, Effect.map(SqlClient.SqlClient, (sql) => make(sqlPrimitives(sql))))
-}
-
 const decodeHolders = (rows: ReadonlyArray<ReadonlyArray<unknown>>) =>
   Schema.decodeUnknown(Schema.Array(LockHolderRow))(rows).pipe(
     Effect.map((holders) =>
@@ -103,7 +93,7 @@ const LockHolderRow = Schema.Tuple(
 /** The server's own `lock_timeout` is a backstop, in case the client-side cancel cannot get through. */
 const serverGrace = Duration.seconds(5)
 
-export const make = (primitives: LockPrimitives): typeof SeedLock.Service => {
+export const make = (primitives: LockPrimitives) => {
   const timedOut = (started: number) =>
     Effect.gen(function*() {
       const waitedMs = (yield* Clock.currentTimeMillis) - started
@@ -139,7 +129,11 @@ export const make = (primitives: LockPrimitives): typeof SeedLock.Service => {
       Effect.withSpan("SeedLock.acquire")
     )
 
-  const withLock = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions = {}) =>
+  /** Runs `body` in one transaction that holds the seed lock, waiting at most `timeout` for it. */
+  const withLock = <A, E, R>(
+    body: Effect.Effect<A, E, R>,
+    options: LockOptions = {}
+  ): Effect.Effect<A, E | LockTimeout | DatabaseError, Exclude<R, LockWait>> =>
     Effect.gen(function*() {
       const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<E | LockTimeout | DatabaseError>>())
       // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
@@ -199,3 +193,8 @@ export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({
       [String(seedLockId)]
     ))).pipe(Effect.flatMap(decodeHolders))
 })
+
+/** Requires the SQL client; tests build it over their own primitives with `SeedLock.make(make(...))`. */
+export class SeedLock extends Effect.Service<SeedLock>()("ai-provider-seed/SeedLock", {
+  effect: Effect.map(SqlClient.SqlClient, (sql) => make(sqlPrimitives(sql)))
+}) {}

@@ -1,36 +1,48 @@
 /** What a seed run did (or, in a dry run, would do): the report operators and servers read. */
-import type { SkippedProvider } from "../core/DesiredProvider.js"
-import type { FieldDifference } from "../core/FieldDifference.js"
+import { Schema } from "effect"
+import { FieldDifference } from "../core/FieldDifference.js"
+import { ProviderType, SkippedProvider } from "../core/Provider.js"
 
-export type ProviderAction = "inserted" | "unchanged" | "skipped_deleted" | "conflict"
+export const ProviderAction = Schema.Literal("inserted", "unchanged", "skipped_deleted", "conflict")
+export type ProviderAction = typeof ProviderAction.Type
 
-export interface ProviderReport {
-  readonly name: string
-  readonly type: string
-  readonly source: ReadonlyArray<string>
-  readonly action: ProviderAction
-  readonly keys_inserted: number
-  readonly differences: ReadonlyArray<FieldDifference>
-  readonly warnings: ReadonlyArray<string>
-}
+export class ProviderReport extends Schema.Class<ProviderReport>("ProviderReport")({
+  name: Schema.String,
+  type: ProviderType,
+  /** The environment variables the provider came from. */
+  source: Schema.Array(Schema.String),
+  action: ProviderAction,
+  keys_inserted: Schema.Number,
+  differences: Schema.Array(FieldDifference),
+  warnings: Schema.Array(Schema.String)
+}) {}
 
-export interface SeedReport {
+/** How many providers took each action, and how many unknown types were skipped. */
+export const ActionCounts = Schema.Struct({
+  inserted: Schema.Number,
+  unchanged: Schema.Number,
+  skipped_deleted: Schema.Number,
+  conflict: Schema.Number,
+  skipped_unknown: Schema.Number
+})
+export type ActionCounts = typeof ActionCounts.Type
+
+export class SeedReport extends Schema.Class<SeedReport>("SeedReport")({
   /** `applied`: committed; `planned`: a dry run, rolled back. */
-  readonly outcome: "applied" | "planned"
-  readonly request_id: string | null
-  readonly providers: ReadonlyArray<ProviderReport>
-  readonly skipped: ReadonlyArray<SkippedProvider>
-  readonly warnings: ReadonlyArray<string>
-  /** How many providers took each action, and how many unknown types were skipped. */
-  readonly counts: Readonly<Record<ProviderAction | "skipped_unknown", number>>
+  outcome: Schema.Literal("applied", "planned"),
+  request_id: Schema.NullOr(Schema.String),
+  providers: Schema.Array(ProviderReport),
+  skipped: Schema.Array(SkippedProvider),
+  warnings: Schema.Array(Schema.String),
+  counts: ActionCounts,
   /** How long the run waited for the seed lock; null when it needed none (nothing to seed). */
-  readonly lock_wait_ms: number | null
-}
+  lock_wait_ms: Schema.NullOr(Schema.Number)
+}) {}
 
 export const countActions = (
   providers: ReadonlyArray<ProviderReport>,
   skipped: ReadonlyArray<SkippedProvider>
-): SeedReport["counts"] => {
+): ActionCounts => {
   const count = (action: ProviderAction) => providers.filter((provider) => provider.action === action).length
   return {
     inserted: count("inserted"),

@@ -1,15 +1,38 @@
 /**
- * Layer mocks for the seed's orchestration tests: an in-memory provider store and a seed lock whose
- * "transaction" keeps the store's state on success and restores it on any failure, as PostgreSQL would.
+ * Layer mocks for the seed's orchestration tests: an in-memory provider store (tables as arrays, read
+ * through the production row transformation), no-op migrations, and a seed lock whose "transaction"
+ * keeps the store's state on success and restores it on any failure, as PostgreSQL would.
  */
-import { type Duration, Effect, Layer, Ref } from "effect"
-import type { AuditRow, NewKeyRow, StoredKeyRow, StoredProviderRow } from "../../src/db/ProviderRows.js"
-import { ProviderStore, type StoreError } from "../../src/db/ProviderStore.js"
+import { type Duration, Effect, Layer, Redacted, Ref } from "effect"
+import type { AuditRow } from "../../src/audit/Audit.js"
+import { Migrations } from "../../src/db/Migrations.js"
+import { settingsColumn, toStoredRow } from "../../src/db/ProviderRows.js"
+import { type make as makeStore, ProviderStore, type StoreError } from "../../src/db/ProviderStore.js"
 import { type LockHolder, type LockPrimitives, make as makeSeedLock, SeedLock } from "../../src/db/SeedLock.js"
+import { Seeder } from "../../src/seed/Seeder.js"
+
+/** An `ai_providers` row as the table holds it (`type` and `settings` unchecked, as in PostgreSQL). */
+export interface ProviderTableRow {
+  readonly id: string
+  readonly type: string
+  readonly name: string
+  readonly display_name: string | null
+  readonly enabled: boolean
+  readonly deleted: boolean
+  readonly base_url: string
+  readonly settings: unknown
+  readonly created_at: Date
+}
+
+export interface KeyTableRow {
+  readonly id: string
+  readonly provider_id: string
+  readonly api_key: string
+}
 
 export interface State {
-  readonly providers: ReadonlyArray<StoredProviderRow>
-  readonly keys: ReadonlyArray<StoredKeyRow>
+  readonly providers: ReadonlyArray<ProviderTableRow>
+  readonly keys: ReadonlyArray<KeyTableRow>
   readonly audit: ReadonlyArray<AuditRow>
   /** Every store call, in order, for asserting what the seed tried. */
   readonly calls: ReadonlyArray<string>
@@ -18,73 +41,98 @@ export interface State {
 
 export const emptyState: State = { providers: [], keys: [], audit: [], calls: [], transactions: [] }
 
+type StoreMethod = keyof ReturnType<typeof makeStore>
+
 export interface Faults {
   /** Makes one store method fail. */
-  readonly failOn?: { readonly method: keyof typeof ProviderStore.Service; readonly error: StoreError }
+  readonly failOn?: { readonly method: StoreMethod; readonly error: StoreError }
   /** The lock is held elsewhere forever, by these sessions. */
   readonly lockHeldBy?: ReadonlyArray<LockHolder>
   /** The lock is granted after this long. */
   readonly lockGrantedAfter?: Duration.DurationInput
 }
 
-const storedKey = (row: NewKeyRow): StoredKeyRow => ({ id: row.id, provider_id: row.provider_id, api_key: row.api_key })
-
 export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
   Effect.gen(function*() {
     const state = yield* Ref.make<State>({ ...emptyState, ...initial })
-    // Like the SQL store, an empty batch sends no statement and is not recorded.
-    const call = (method: keyof typeof ProviderStore.Service, rows: ReadonlyArray<unknown> = [method]) =>
+    const call = (method: StoreMethod) =>
       Effect.zipRight(
-        Ref.update(state, (s) => (rows.length === 0 ? s : { ...s, calls: [...s.calls, method] })),
+        Ref.update(state, (s) => ({ ...s, calls: [...s.calls, method] })),
         faults.failOn?.method === method ? Effect.fail(faults.failOn.error) : Effect.void
       )
-    const store: typeof ProviderStore.Service = {
-      loadProviders: Effect.zipRight(call("loadProviders"), Effect.map(Ref.get(state), (s) => s.providers)),
-      loadKeys: (ids) =>
+    const update = (f: (s: State) => State) => Ref.update(state, f)
+    const store = ProviderStore.make({
+      load: Effect.zipRight(
+        call("load"),
+        Effect.map(Ref.get(state), (s) =>
+          s.providers.slice().sort((a, b) =>
+            a.name < b.name ? -1 : 1
+          ).map((row) =>
+            toStoredRow({
+              ...row,
+              keys: s.keys.filter((key) => key.provider_id === row.id).map((key) => key.api_key)
+            })
+          ))
+      ),
+      insert: (rows) =>
         Effect.zipRight(
-          call("loadKeys"),
-          Effect.map(Ref.get(state), (s) => s.keys.filter((key) => ids.includes(key.provider_id)))
-        ),
-      insertProviders: (rows) =>
-        Effect.zipRight(
-          call("insertProviders", rows),
-          Ref.update(state, (s) => ({
+          call("insert"),
+          update((s) => ({
             ...s,
-            providers: [...s.providers, ...rows.map((row) => ({ ...row, deleted: false }))]
+            providers: [
+              ...s.providers,
+              ...rows.providers.map(({ provider, ...row }) => ({
+                ...row,
+                type: provider.type,
+                name: provider.name,
+                base_url: provider.base_url,
+                settings: settingsColumn(provider.bedrock),
+                deleted: false
+              }))
+            ],
+            keys: [...s.keys, ...rows.keys.map((key) => ({ ...key, api_key: Redacted.value(key.api_key) }))],
+            audit: [...s.audit, ...rows.audit]
           }))
         ),
-      insertKeys: (rows) =>
-        Effect.zipRight(
-          call("insertKeys", rows),
-          Ref.update(state, (s) => ({ ...s, keys: [...s.keys, ...rows.map(storedKey)] }))
-        ),
-      insertAuditRows: (rows) =>
-        Effect.zipRight(
-          call("insertAuditRows", rows),
-          Ref.update(state, (s) => ({ ...s, audit: [...s.audit, ...rows] }))
-        ),
-      updateConfiguration: (row) =>
+      insertAudit: (rows) =>
+        Effect.zipRight(call("insertAudit"), update((s) => ({ ...s, audit: [...s.audit, ...rows] }))),
+      updateConfiguration: (id, provider) =>
         Effect.zipRight(
           call("updateConfiguration"),
-          Ref.update(
-            state,
-            (s) => ({ ...s, providers: s.providers.map((p) => p.id === row.id ? { ...p, ...row } : p) })
-          )
+          update((s) => ({
+            ...s,
+            providers: s.providers.map((p) =>
+              p.id === id
+                ? {
+                  ...p,
+                  type: provider.type,
+                  base_url: provider.base_url,
+                  settings: settingsColumn(provider.bedrock)
+                }
+                : p
+            )
+          }))
         ),
-      setDeleted: (id, deleted, at) =>
+      setDeleted: (id, deleted) =>
         Effect.zipRight(
           call("setDeleted"),
-          Ref.update(state, (s) => ({
+          update((s) => ({
             ...s,
-            providers: s.providers.map((p) => p.id === id ? { ...p, deleted, enabled: !deleted, updated_at: at } : p)
+            providers: s.providers.map((p) => p.id === id ? { ...p, deleted, enabled: !deleted } : p)
           }))
         ),
       deleteKeys: (providerId) =>
         Effect.zipRight(
           call("deleteKeys"),
-          Ref.update(state, (s) => ({ ...s, keys: s.keys.filter((key) => key.provider_id !== providerId) }))
+          Effect.flatMap(Ref.get(state), (s) => {
+            const deleted = s.keys.filter((key) => key.provider_id === providerId)
+            return Effect.as(
+              update((s) => ({ ...s, keys: s.keys.filter((key) => key.provider_id !== providerId) })),
+              deleted.map((key) => ({ id: key.id, api_key: Redacted.make(key.api_key) }))
+            )
+          })
         )
-    }
+    })
     const primitives: LockPrimitives = {
       transaction: (body) =>
         Effect.gen(function*() {
@@ -111,11 +159,14 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
           : Effect.void,
       holders: Effect.succeed(faults.lockHeldBy ?? [])
     }
+    const services = Layer.mergeAll(
+      Layer.succeed(ProviderStore, store),
+      Layer.succeed(SeedLock, SeedLock.make(makeSeedLock(primitives))),
+      Layer.succeed(Migrations, Migrations.make({ migrate: Effect.succeed([]) }))
+    )
     return {
       state,
-      layer: Layer.merge(
-        Layer.succeed(ProviderStore, store),
-        Layer.succeed(SeedLock, makeSeedLock(primitives))
-      )
+      /** The seeder and the services it runs over, all in memory. */
+      layer: Seeder.DefaultWithoutDependencies.pipe(Layer.provideMerge(services))
     }
   })

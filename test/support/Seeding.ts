@@ -2,15 +2,22 @@
 import { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
 import { Cause, ConfigProvider, Effect, Exit, Layer, Logger } from "effect"
-import { ProviderEnvironment } from "../../src/core/ProviderEnvironment.js"
 import { migrate } from "../../src/db/Migrations.js"
-import { seed, type SeedOptions } from "../../src/seed/Seed.js"
+import { derive } from "../../src/env/DesiredProviders.js"
+import { ProviderEnvironment } from "../../src/env/ProviderEnvironment.js"
+import { Seeder, type SeedOptions } from "../../src/seed/Seeder.js"
 
 export type Environment = Readonly<Record<string, string>>
 
 export const environmentLayer = (env: Environment) =>
-  ProviderEnvironment.layer.pipe(
+  ProviderEnvironment.Default.pipe(
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+  )
+
+/** The seed as the server layer runs it: derive from the environment, then seed on the test database. */
+export const seed = (options: SeedOptions = {}) =>
+  Effect.flatMap(derive, (desired) => Effect.flatMap(Seeder, (seeder) => seeder.seed(desired, options))).pipe(
+    Effect.provide(Seeder.Default)
   )
 
 /** Every log line the seed wrote in this test file, for secret scans. */
@@ -37,7 +44,7 @@ export const runSeed = (env: Environment, options: SeedOptions = {}) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const firstLine = logLines.length
-    const exit = yield* Effect.zipRight(migrate, seed(options)).pipe(
+    const exit = yield* seed(options).pipe(
       Effect.provide(Layer.merge(environmentLayer(env), capturingLogger)),
       Effect.exit
     )

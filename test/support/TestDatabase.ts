@@ -6,7 +6,7 @@
 import { Context, Effect, Layer, Redacted } from "effect"
 import { inject } from "vitest"
 import { pool, type PoolOptions } from "../../src/db/Database.js"
-import { scratchDatabase } from "./ScratchDatabase.js"
+import { scratchDatabase } from "../../support/ScratchDatabase.js"
 
 export class TestDatabase extends Context.Tag("test/TestDatabase")<TestDatabase, {
   readonly url: Redacted.Redacted<string>

@@ -43,7 +43,7 @@ const rowText = (name: string) =>
       )
   )
 
-layer(SeedLock.layer.pipe(Layer.provideMerge(TestDatabase.layer())), { excludeTestServices: true })(
+layer(SeedLock.Default.pipe(Layer.provideMerge(TestDatabase.layer())), { excludeTestServices: true })(
   "providers adopt, delete, restore and seed --on-conflict",
   (it) => {
     it.effect("adopt shows the difference (exit 3), then --yes resolves the conflict and the next seed is unchanged", () =>
@@ -80,8 +80,8 @@ layer(SeedLock.layer.pipe(Layer.provideMerge(TestDatabase.layer())), { excludeTe
         expect(writes.map((row) => row.resource_target).sort()).toEqual(["anthropic", "openai"])
         const bedrockWrite = writes.find((row) => row.resource_target === "anthropic")!
         expect(bedrockWrite.diff).toMatchObject({
-          old: { settings: { region: "us-east-1", access_key_secret: "admi...8888" } },
-          new: { settings: { region: "eu-west-1", access_key_secret: "admi...8888" } }
+          old: { bedrock: { region: "us-east-1", access_key_secret: "admi...8888" } },
+          new: { bedrock: { region: "eu-west-1", access_key_secret: "admi...8888" } }
         })
       }))
 

@@ -442,7 +442,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("bad input through `s
       const env = named(0, "nul-key", { [`${P}0_KEY`]: `${c3}\u0000tail` })
       const outcome = yield* seedJson(env)
       expect(outcome.code).toBe(6)
-      expect(outcome.stderr).toContain("insert keys")
+      expect(outcome.stderr).toContain("insert providers, keys and audit rows")
       yield* expectEmpty
       expectNoSecrets([outcome.all, ...(yield* auditTexts)], [c3, ...secretsOf(env)])
     }))

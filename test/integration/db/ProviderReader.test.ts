@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Redacted } from "effect"
+import { Deferred, Effect, Fiber, Layer, Redacted, Schedule } from "effect"
 import { migrate } from "../../../src/db/Migrations.js"
 import { ProviderReader } from "../../../src/db/ProviderReader.js"
 import { ProviderStore } from "../../../src/db/ProviderStore.js"
@@ -8,10 +8,18 @@ import { SeedLock } from "../../../src/db/SeedLock.js"
 import * as Rows from "../../support/Rows.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 
-const Reader = ProviderReader.layer.pipe(
-  Layer.provideMerge(Layer.merge(ProviderStore.layer, SeedLock.layer)),
+const Reader = Layer.mergeAll(ProviderReader.Default, ProviderStore.Default, SeedLock.Default).pipe(
   Layer.provideMerge(TestDatabase.layer())
 )
+
+/** Waits until a session asks for the seed lock and is not granted it: the state the test needs. */
+const awaitWaiterOnSeedLock = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql<{ waiting: number }>`
+    select count(*)::int as waiting from pg_locks
+    where locktype = 'advisory' and objid = 10 and not granted`.pipe(
+    Effect.filterOrFail((rows) => (rows[0]?.waiting ?? 0) > 0),
+    Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("20 seconds")))
+  ))
 
 layer(Reader, { excludeTestServices: true })("ProviderReader", (it) => {
   it.effect("blocks while a seed transaction holds the lock, then returns the committed set", () =>
@@ -23,21 +31,24 @@ layer(Reader, { excludeTestServices: true })("ProviderReader", (it) => {
       const sql = yield* SqlClient.SqlClient
 
       const openai = Rows.provider("openai")
-      const disabled = Rows.provider("disabled", { enabled: false })
+      const disabled = Rows.provider("disabled", {}, { enabled: false })
       const deleted = Rows.provider("deleted")
       const inserted = yield* Deferred.make<void>()
       const commit = yield* Deferred.make<void>()
       const seed = yield* lock.withLock(Effect.gen(function*() {
-        yield* store.insertProviders([openai, disabled, deleted])
-        yield* store.insertKeys([Rows.key(openai.id, "sk-live-key-0001"), Rows.key(disabled.id, "sk-off-key-0002")])
+        yield* store.insert({
+          providers: [openai, disabled, deleted],
+          keys: [Rows.key(openai.id, "sk-live-key-0001"), Rows.key(disabled.id, "sk-off-key-0002")],
+          audit: []
+        })
         yield* sql`update ai_providers set deleted = true where id = ${deleted.id}`
         yield* Deferred.succeed(inserted, undefined)
         yield* Deferred.await(commit)
       })).pipe(Effect.fork)
       yield* Deferred.await(inserted)
 
-      const read = yield* Effect.fork(reader.live({ timeout: "10 seconds" }))
-      yield* Effect.sleep("400 millis")
+      const read = yield* Effect.fork(reader.live({ timeout: "30 seconds" }))
+      yield* awaitWaiterOnSeedLock
       expect(read.unsafePoll()).toBeNull()
 
       yield* Deferred.succeed(commit, undefined)

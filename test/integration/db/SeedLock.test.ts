@@ -5,7 +5,7 @@ import { LockTimeout, SeedLock } from "../../../src/db/SeedLock.js"
 import { holdSeedLockElsewhere } from "../../support/SeedLockHolder.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 
-const Lock = SeedLock.layer.pipe(Layer.provideMerge(TestDatabase.layer()))
+const Lock = SeedLock.Default.pipe(Layer.provideMerge(TestDatabase.layer()))
 
 /** Whether a fresh session can take lock 10 at once. */
 const lockIsFree = Effect.gen(function*() {

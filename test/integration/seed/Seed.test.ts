@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { SystemActorId } from "../../../src/audit/Audit.js"
 import type { HashConflict } from "../../../src/core/Errors.js"
-import { SystemActorId } from "../../../src/seed/AuditEntries.js"
 import { expectNoSecrets, logLines, resetDatabase, runSeed, snapshot } from "../../support/Seeding.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
-import { fromDesired, hash } from "../../../src/core/Canonical.js"
-import { deriveFrom } from "../../../src/core/DesiredProviders.js"
+import { hash } from "../../../src/core/Canonical.js"
 import { providerNamePattern } from "../../../src/core/ProviderName.js"
+import { deriveFrom } from "../../../src/env/DesiredProviders.js"
 import { runCli } from "../../support/runCli.js"
 import { environment, secretsOf } from "./RandomEnvironments.js"
 
@@ -76,9 +76,7 @@ describe("random environments", () => {
         expect(after._tag).toBe(before._tag)
         if (before._tag === "Right" && after._tag === "Right") {
           expect(after.right.providers.map((p) => p.name)).toEqual(before.right.providers.map((p) => p.name))
-          const hashes = (providers: typeof before.right.providers) =>
-            Effect.forEach(providers, (p) => hash(fromDesired(p)))
-          expect(yield* hashes(after.right.providers)).toEqual(yield* hashes(before.right.providers))
+          expect(after.right.providers.map(hash)).toEqual(before.right.providers.map(hash))
         }
       }),
     options

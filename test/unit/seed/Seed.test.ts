@@ -1,20 +1,21 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { ConfigProvider, Effect, Fiber, Redacted, Ref, TestClock } from "effect"
-import { ProviderEnvironment } from "../../../src/core/ProviderEnvironment.js"
+import { ConfigProvider, Effect, Fiber, Ref, TestClock } from "effect"
+import { SystemActorId } from "../../../src/audit/Audit.js"
 import { DatabaseError } from "../../../src/db/DatabaseError.js"
-import type { StoredProviderRow } from "../../../src/db/ProviderRows.js"
-import type { ProviderStore } from "../../../src/db/ProviderStore.js"
-import { LockHolder, type SeedLock } from "../../../src/db/SeedLock.js"
-import { SystemActorId } from "../../../src/seed/AuditEntries.js"
-import { type SeedOptions, seedWith } from "../../../src/seed/Seed.js"
+import { LockHolder } from "../../../src/db/SeedLock.js"
+import { derive } from "../../../src/env/DesiredProviders.js"
+import { ProviderEnvironment } from "../../../src/env/ProviderEnvironment.js"
+import { Seeder, type SeedOptions } from "../../../src/seed/Seeder.js"
 import * as InMemoryDatabase from "../../support/InMemoryDatabase.js"
 import { withRecordedSpans } from "../../support/RecordingTracer.js"
 
 const openaiKey = "sk-unit-canary-openai-000111222"
 const at = new Date("2026-01-01T00:00:00.000Z")
 
-const storedOpenai = (overrides: Partial<StoredProviderRow> = {}): StoredProviderRow => ({
+const storedOpenai = (
+  overrides: Partial<InMemoryDatabase.ProviderTableRow> = {}
+): InMemoryDatabase.ProviderTableRow => ({
   id: "7f1f0000-0000-4000-8000-000000000001",
   type: "openai",
   name: "openai",
@@ -24,18 +25,18 @@ const storedOpenai = (overrides: Partial<StoredProviderRow> = {}): StoredProvide
   base_url: "https://api.openai.com/v1/",
   settings: null,
   created_at: at,
-  updated_at: at,
   ...overrides
 })
 
+/** What the program and the server layer do: derive from the environment, then seed. */
 const run = (
   env: Record<string, string>,
-  database: { readonly layer: Layer.Layer<ProviderStore | SeedLock> },
+  database: { readonly layer: Layer.Layer<Seeder> },
   options: SeedOptions = {}
 ) =>
-  seedWith(options).pipe(
+  Effect.flatMap(derive, (desired) => Effect.flatMap(Seeder, (seeder) => seeder.seed(desired, options))).pipe(
     Effect.provide(database.layer),
-    Effect.provide(ProviderEnvironment.layer),
+    Effect.provide(ProviderEnvironment.Default),
     Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
   )
 
@@ -52,7 +53,7 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
       expect(state.providers.map((p) => [p.name, p.created_at.toISOString()])).toEqual([
         ["openai", "2026-11-29T12:00:00.000Z"]
       ])
-      expect(state.keys.map((k) => Redacted.value(k.api_key))).toEqual([openaiKey])
+      expect(state.keys.map((k) => k.api_key)).toEqual([openaiKey])
       expect(state.audit.map((a) => [a.action, a.resource_type, a.user_id, a.request_id])).toEqual([
         ["create", "ai_provider", SystemActorId, report.request_id],
         ["create", "ai_provider_key", SystemActorId, report.request_id]
@@ -67,12 +68,12 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
         const stored = storedOpenai({ enabled })
         const db = yield* InMemoryDatabase.make({
           providers: [stored],
-          keys: [{ id: "k1", provider_id: stored.id, api_key: Redacted.make(openaiKey) }]
+          keys: [{ id: "k1", provider_id: stored.id, api_key: openaiKey }]
         })
         const report = yield* run(legacy, db)
         const state = yield* Ref.get(db.state)
         expect(report.providers.map((p) => [p.action, p.warnings])).toEqual([["unchanged", []]])
-        expect(state.calls).toEqual(["loadProviders", "loadKeys"])
+        expect(state.calls).toEqual(["load"])
         expect(state.providers).toEqual([stored])
       }
     }))
@@ -82,13 +83,13 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
       const stored = storedOpenai()
       const db = yield* InMemoryDatabase.make({
         providers: [stored],
-        keys: [{ id: "k1", provider_id: stored.id, api_key: Redacted.make("sk-stored-canary-key-0000") }]
+        keys: [{ id: "k1", provider_id: stored.id, api_key: "sk-stored-canary-key-0000" }]
       })
       const report = yield* run(legacy, db)
       expect(report.providers[0]?.warnings).toEqual([
-        "the environment's keys (sk-u...1222) differ from the stored keys (sk-s...0000); the stored keys are kept"
+        "the environment's keys differ from the stored keys: the environment has 1 key, 1 not on the other side (#1 sk-u...1222); the database has 1 key, 1 not on the other side (#1 sk-s...0000). The stored keys are kept"
       ])
-      expect((yield* Ref.get(db.state)).calls).toEqual(["loadProviders", "loadKeys"])
+      expect((yield* Ref.get(db.state)).calls).toEqual(["load"])
     }))
 
   it.effect("live row with a different hash: HashConflict, and the inserts planned for others are not written", () =>
@@ -98,7 +99,7 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
       const state = yield* Ref.get(db.state)
       expect(error._tag).toBe("HashConflict")
       expect(error.message).toContain("base_url")
-      expect(state.calls).toEqual(["loadProviders", "loadKeys"])
+      expect(state.calls).toEqual(["load"])
       expect([state.providers.length, state.keys.length, state.audit.length]).toEqual([1, 0, 0])
       expect(state.transactions).toEqual(["rolled back"])
     }))
@@ -116,13 +117,13 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
 
   it.effect("a failure after some inserts were made rolls back: nothing written, nothing audited", () =>
     Effect.gen(function*() {
-      const failure = new DatabaseError({ step: "insert audit rows", reason: "disk full" })
-      const db = yield* InMemoryDatabase.make({}, { failOn: { method: "insertAuditRows", error: failure } })
+      const failure = new DatabaseError({ step: "insert providers, keys and audit rows", reason: "disk full" })
+      const db = yield* InMemoryDatabase.make({}, { failOn: { method: "insert", error: failure } })
       const error = yield* Effect.flip(run({ ...legacy, CODER_AIBRIDGE_ANTHROPIC_KEY: "sk-ant-unit-canary-000" }, db))
       const state = yield* Ref.get(db.state)
       expect(error._tag).toBe("DatabaseError")
       expect(error.message).toBe(failure.message)
-      expect(state.calls).toEqual(["loadProviders", "loadKeys", "insertProviders", "insertKeys", "insertAuditRows"])
+      expect(state.calls).toEqual(["load", "insert"])
       expect([state.providers.length, state.keys.length, state.audit.length]).toEqual([0, 0, 0])
       expect(state.transactions).toEqual(["rolled back"])
     }))
@@ -134,7 +135,7 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
       const state = yield* Ref.get(db.state)
       expect(report.outcome).toBe("planned")
       expect(report.providers.map((p) => p.action)).toEqual(["inserted"])
-      expect(state.calls).toEqual(["loadProviders", "loadKeys"])
+      expect(state.calls).toEqual(["load"])
       expect(state.transactions).toEqual(["rolled back"])
     }))
 
@@ -168,7 +169,7 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
       const [, spans] = yield* withRecordedSpans(run(legacy, db))
       const phases = ["Seed.derive", "SeedLock.acquire", "Seed.load", "Seed.decide", "Seed.write", "SeedLock.commit"]
       expect(spans.filter((name) => phases.includes(name))).toEqual(phases)
-      expect(spans).toContain("Seed.run")
+      expect(spans).toContain("Seed.seed")
     }))
 
   it.effect("with --on-conflict warn, a conflict is reported and left alone while missing providers are inserted", () =>
@@ -222,13 +223,12 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
       expect((yield* Ref.get(db.state)).calls).toEqual([])
     }))
 
-  it.effect("a stored settings blob that does not decode fails naming the provider", () =>
+  it.effect("a configured provider whose stored settings do not decode fails naming the provider and the reason", () =>
     Effect.gen(function*() {
-      const db = yield* InMemoryDatabase.make({
-        providers: [storedOpenai({ settings: { _type: "vertex" } as unknown as StoredProviderRow["settings"] })]
-      })
+      const db = yield* InMemoryDatabase.make({ providers: [storedOpenai({ settings: { _type: "vertex" } })] })
       const error = yield* Effect.flip(run(legacy, db))
-      expect(error._tag).toBe("InvalidStoredSettings")
+      expect(error._tag).toBe("UnreadableStoredProvider")
       expect(error.message).toContain("\"openai\"")
+      expect(error.message).toContain("_type \"vertex\"")
     }))
 })

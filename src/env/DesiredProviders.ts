@@ -1,20 +1,13 @@
-import { Effect, Redacted } from "effect"
-import { equivalent, fromDesired } from "./Canonical.js"
-import type { DesiredProvider, DesiredSet } from "./DesiredProvider.js"
-import { IndexedNameCollision } from "./Errors.js"
-import { indexedProviders, indexedVariable } from "./IndexedProviders.js"
+import { Effect } from "effect"
+import { equivalent } from "../core/Canonical.js"
+import { IndexedNameCollision } from "../core/Errors.js"
+import { DesiredProvider, type DesiredSet, sameKeys } from "../core/Provider.js"
+import { indexedProviders } from "./IndexedProviders.js"
 import { legacyProviders } from "./LegacyProviders.js"
-import type { Variables } from "./ProviderEnvironment.js"
 import { ProviderEnvironment } from "./ProviderEnvironment.js"
+import { indexedVariable, type Variables } from "./ProviderVariables.js"
 
-const sameKeys = (a: DesiredProvider, b: DesiredProvider): boolean => {
-  const values = (p: DesiredProvider) => p.keys.map(Redacted.value).sort()
-  const [left, right] = [values(a), values(b)]
-  return left.length === right.length && left.every((key, i) => key === right[i])
-}
-
-const identical = (a: DesiredProvider, b: DesiredProvider): boolean =>
-  equivalent(fromDesired(a), fromDesired(b)) && sameKeys(a, b)
+const identical = (a: DesiredProvider, b: DesiredProvider): boolean => equivalent(a, b) && sameKeys(a.keys, b.keys)
 
 /**
  * The desired set (SPEC §2) from the given variables: legacy providers, then indexed
@@ -53,7 +46,10 @@ export const deriveFrom = Effect.fn("DesiredProviders.deriveFrom")(function*(var
     } else {
       byName.set(provider.name, {
         index: existing.index,
-        provider: { ...existing.provider, source: [...existing.provider.source, ...provider.source] }
+        provider: new DesiredProvider({
+          ...existing.provider,
+          source: [...existing.provider.source, ...provider.source]
+        }, true)
       })
       warnings.push(
         `${indexedVariable(existing.index, "*")} and ${
@@ -69,5 +65,7 @@ export const deriveFrom = Effect.fn("DesiredProviders.deriveFrom")(function*(var
   return { providers, skipped: indexed.skipped, warnings } satisfies DesiredSet
 })
 
-/** The desired set from the `ProviderEnvironment` service. */
-export const derive = Effect.flatMap(ProviderEnvironment, ({ variables }) => deriveFrom(variables))
+/** The desired set from the `ProviderEnvironment` service: every rule checked, before any database access. */
+export const derive = Effect.flatMap(ProviderEnvironment, ({ variables }) => deriveFrom(variables)).pipe(
+  Effect.withSpan("Seed.derive")
+)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { parseEnvFile } from "../../../src/cli/EnvFile.js"
+import { parseEnvFile } from "../../../src/env/EnvFile.js"
 
 describe("parseEnvFile", () => {
   it.effect("reads KEY=VALUE lines, comments, export, quotes and escapes", () =>

@@ -1,24 +1,6 @@
-import { Config, Context, Effect, HashMap, Layer, Option } from "effect"
+import { Config, Effect, HashMap, Option } from "effect"
 import type { ConfigError, Redacted } from "effect"
-
-/** The legacy single-provider variables (SPEC §1.1), read by exact name. */
-export const legacyVariables = [
-  "CODER_AIBRIDGE_OPENAI_KEY",
-  "CODER_AIBRIDGE_OPENAI_BASE_URL",
-  "CODER_AIBRIDGE_ANTHROPIC_KEY",
-  "CODER_AIBRIDGE_ANTHROPIC_BASE_URL",
-  "CODER_AIBRIDGE_BEDROCK_ACCESS_KEY",
-  "CODER_AIBRIDGE_BEDROCK_ACCESS_KEY_SECRET",
-  "CODER_AIBRIDGE_BEDROCK_REGION",
-  "CODER_AIBRIDGE_BEDROCK_MODEL",
-  "CODER_AIBRIDGE_BEDROCK_SMALL_FAST_MODEL",
-  "CODER_AIBRIDGE_BEDROCK_BASE_URL"
-] as const
-
-export const indexedPrefix = "CODER_AIBRIDGE_PROVIDER_"
-
-/** Every value is redacted: the environment holds keys, and this map must be safe to log by accident. */
-export type Variables = ReadonlyMap<string, Redacted.Redacted<string>>
+import { indexedPrefix, legacyVariableNames, type Variables } from "./ProviderVariables.js"
 
 const atPath = <A>(config: Config.Config<A>, path: ReadonlyArray<string>): Config.Config<A> =>
   path.reduceRight((inner, segment) => Config.nested(inner, segment), config)
@@ -56,7 +38,7 @@ const indexedNames = (
 
 const load = Effect.gen(function*() {
   const variables = new Map<string, Redacted.Redacted<string>>()
-  for (const name of legacyVariables) {
+  for (const name of legacyVariableNames) {
     const value = yield* Config.option(Config.redacted(name))
     if (Option.isSome(value)) variables.set(name, value.value)
   }
@@ -71,9 +53,6 @@ const load = Effect.gen(function*() {
  * The raw environment variables relevant to providers, read through Effect `Config`
  * so servers and tests choose the `ConfigProvider` (`fromEnv`, `fromMap`, ...).
  */
-export class ProviderEnvironment extends Context.Tag("ai-provider-seed/ProviderEnvironment")<
-  ProviderEnvironment,
-  { readonly variables: Variables }
->() {
-  static readonly layer = Layer.effect(ProviderEnvironment, load)
-}
+export class ProviderEnvironment extends Effect.Service<ProviderEnvironment>()("ai-provider-seed/ProviderEnvironment", {
+  effect: load
+}) {}

@@ -1,36 +1,28 @@
 import { Array as Arr, Effect, Redacted, Schema } from "effect"
-import { bedrockRule } from "./BedrockRule.js"
-import type { DesiredProvider, SkippedProvider } from "./DesiredProvider.js"
-import { ProviderType } from "./DesiredProvider.js"
-import { InvalidConfiguration } from "./Errors.js"
-import { defaultBaseUrls } from "./LegacyProviders.js"
-import type { Variables } from "./ProviderEnvironment.js"
-import { indexedPrefix } from "./ProviderEnvironment.js"
-import { isValidProviderName, providerNameRule } from "./ProviderName.js"
-import type { Variable } from "./Variable.js"
-import { isSet, lookup, namesOf } from "./Variable.js"
+import { InvalidConfiguration } from "../core/Errors.js"
+import { defaultBaseUrls, DesiredProvider, ProviderType, SkippedProvider } from "../core/Provider.js"
+import { isValidProviderName, providerNameRule } from "../core/ProviderName.js"
+import { bedrockRule, bedrockVariables } from "./BedrockRule.js"
+import {
+  bedrockSuffix,
+  indexedFields,
+  indexedPrefix,
+  indexedVariable,
+  isSet,
+  lookup,
+  namesOf,
+  type SetVariable,
+  text,
+  type Variable,
+  type Variables
+} from "./ProviderVariables.js"
 
-const fields = [
-  "TYPE",
-  "NAME",
-  "BASE_URL",
-  "KEY",
-  "KEYS",
-  "BEDROCK_REGION",
-  "BEDROCK_MODEL",
-  "BEDROCK_SMALL_FAST_MODEL",
-  "BEDROCK_BASE_URL",
-  "BEDROCK_ACCESS_KEY",
-  "BEDROCK_ACCESS_KEY_SECRET"
-] as const
-type Field = typeof fields[number]
-const knownFields: ReadonlySet<string> = new Set(fields)
-const bedrockFields = fields.filter((field) => field.startsWith("BEDROCK_"))
+type Field = typeof indexedFields[number]
+const knownFields: ReadonlySet<string> = new Set(indexedFields)
+const bedrockFields = indexedFields.filter((field) => field.startsWith("BEDROCK_"))
 
 export const maxKeys = 5
 const decimalIndex = /^(0|[1-9][0-9]*)$/
-
-export const indexedVariable = (index: number, field: string): string => `${indexedPrefix}${index}_${field}`
 
 export interface IndexedProvider {
   readonly index: number
@@ -66,7 +58,7 @@ const indicesOf = (variables: Variables) =>
       indices.add(Number(index))
       if (!knownFields.has(field)) {
         warnings.push(
-          `${variable} ignored: unknown field ${JSON.stringify(field)} (known fields: ${fields.join(", ")})`
+          `${variable} ignored: unknown field ${JSON.stringify(field)} (known fields: ${indexedFields.join(", ")})`
         )
       }
     }
@@ -86,8 +78,8 @@ const indicesOf = (variables: Variables) =>
   })
 
 /** KEYS: a comma-separated list, items trimmed, no empty item, no duplicate, at most `maxKeys`. */
-const parseKeyList = (keys: { readonly variable: string; readonly value: string }) => {
-  const items = keys.value.split(",").map((item) => item.trim())
+const parseKeyList = (keys: SetVariable) => {
+  const items = Redacted.value(keys.value).split(",").map((item) => item.trim())
   const invalid = (rule: string, fix: string) =>
     Effect.fail(new InvalidConfiguration({ variables: [keys.variable], rule, fix }))
   const empty = items.findIndex((item) => item === "")
@@ -129,7 +121,8 @@ const parseProvider = (variables: Variables, index: number) =>
       })
     }
     const named = isSet(nameVariable) ? nameVariable : type
-    const name = named.value ?? type.value
+    const name = text(named)
+    const typeName = text(type)
     if (!isValidProviderName(name)) {
       return yield* new InvalidConfiguration({
         variables: [named.variable],
@@ -137,13 +130,13 @@ const parseProvider = (variables: Variables, index: number) =>
         fix: `set ${nameVariable.variable} to a valid name, for example "openai-eu"`
       })
     }
-    const all = fields.map(get)
-    if (!isProviderType(type.value)) {
+    const all = indexedFields.map(get)
+    if (!isProviderType(typeName)) {
       return {
         _tag: "Skipped",
-        skipped: { name, type: type.value, source: namesOf(all).sort() },
+        skipped: new SkippedProvider({ name, type: typeName, source: namesOf(all).sort() }, true),
         warning: `${type.variable}: provider type ${
-          JSON.stringify(type.value)
+          JSON.stringify(typeName)
         } is not supported by the database yet (known: openai, anthropic); provider "${name}" skipped`
       } satisfies Parsed
     }
@@ -159,37 +152,30 @@ const parseProvider = (variables: Variables, index: number) =>
     const keys = isSet(keyList)
       ? yield* parseKeyList(keyList)
       : isSet(key)
-      ? [Redacted.make(key.value)]
+      ? [key.value]
       : []
     const bedrockSet = namesOf(bedrockFields.map(get))
-    if (type.value !== "anthropic" && Arr.isNonEmptyArray(bedrockSet)) {
+    if (typeName !== "anthropic" && Arr.isNonEmptyArray(bedrockSet)) {
       return yield* new InvalidConfiguration({
         variables: bedrockSet,
         rule: `BEDROCK_* settings apply only to type anthropic, but provider ${index} has type ${
-          JSON.stringify(type.value)
+          JSON.stringify(typeName)
         }`,
         fix: `remove ${bedrockSet.join(", ")}, or set ${type.variable} to "anthropic"`
       })
     }
-    const bedrock = yield* bedrockRule({
-      accessKey: get("BEDROCK_ACCESS_KEY"),
-      accessKeySecret: get("BEDROCK_ACCESS_KEY_SECRET"),
-      region: get("BEDROCK_REGION"),
-      model: get("BEDROCK_MODEL"),
-      smallFastModel: get("BEDROCK_SMALL_FAST_MODEL"),
-      baseUrl: get("BEDROCK_BASE_URL")
-    }, [key, keyList])
+    const bedrock = yield* bedrockRule(bedrockVariables((field) => get(bedrockSuffix(field) as Field)), [key, keyList])
     const baseUrl = get("BASE_URL")
     return {
       _tag: "Provider",
-      provider: {
+      provider: new DesiredProvider({
         name,
-        type: type.value,
+        type: typeName,
         source: [...namesOf([type, nameVariable, baseUrl, key, keyList]), ...bedrock.source].sort(),
-        base_url: baseUrl.value ?? defaultBaseUrls[type.value],
+        base_url: text(baseUrl) || defaultBaseUrls[typeName],
         keys,
         bedrock: bedrock.bedrock
-      },
+      }, true),
       warnings: bedrock.warnings
     } satisfies Parsed
   })

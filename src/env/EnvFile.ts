@@ -1,6 +1,6 @@
 import { FileSystem } from "@effect/platform"
-import { ConfigProvider, Effect, Option, Schema } from "effect"
-import { fromVariables } from "../core/IndexedConfigProvider.js"
+import { ConfigProvider, Effect, Layer, Option, Schema } from "effect"
+import { fromVariables } from "./IndexedConfigProvider.js"
 
 /** An env file that cannot be read or parsed. Names the path and line, never line content (it may hold keys). */
 export class EnvFileError extends Schema.TaggedError<EnvFileError>()("EnvFileError", {
@@ -71,17 +71,17 @@ export const parseEnvFile = (path: string, text: string): Effect.Effect<Map<stri
  * the walk over indexed variables sees both sources the same way; the indexed provider keeps
  * that walk linear for files with thousands of providers.
  */
-export const withEnvFile = (envFile: Option.Option<string>) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+export const layer = (envFile: Option.Option<string>) =>
   Option.match(envFile, {
-    onNone: () => self,
+    onNone: () => Layer.empty,
     onSome: (path) =>
-      Effect.gen(function*() {
+      Layer.unwrapEffect(Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
         const text = yield* fs.readFileString(path).pipe(
           Effect.mapError((error) => new EnvFileError({ path, reason: error.message }))
         )
         const fromFile = fromVariables(yield* parseEnvFile(path, text))
         const current = yield* Effect.configProviderWith(Effect.succeed)
-        return yield* Effect.withConfigProvider(self, ConfigProvider.orElse(current, () => fromFile))
-      })
+        return Layer.setConfigProvider(ConfigProvider.orElse(current, () => fromFile))
+      }))
   })

@@ -4,8 +4,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
-import { pool } from "../../src/db/Database.js"
-import { EmbeddedPostgres } from "../../src/db/EmbeddedPostgres.js"
+import { pool } from "../src/db/Database.js"
+import { EmbeddedPostgres } from "../src/db/EmbeddedPostgres.js"
 
 /** The given server's URL, else an ephemeral embedded server that lives as long as the scope. */
 export const scratchServer = (url: Option.Option<string>) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Redacted } from "effect"
-import { ProviderEnvironment } from "../../../src/core/ProviderEnvironment.js"
+import { ProviderEnvironment } from "../../../src/env/ProviderEnvironment.js"
 
 const env = {
   CODER_AIBRIDGE_OPENAI_KEY: "sk-legacy",
@@ -26,7 +26,7 @@ const expected = [
 const read = Effect.gen(function*() {
   const { variables } = yield* ProviderEnvironment
   return Array.from(variables, ([name, value]) => [name, Redacted.value(value)]).sort(([a], [b]) => a! < b! ? -1 : 1)
-}).pipe(Effect.provide(ProviderEnvironment.layer))
+}).pipe(Effect.provide(ProviderEnvironment.Default))
 
 describe("ProviderEnvironment", () => {
   it.effect("reads only the provider variables from ConfigProvider.fromMap (\".\" path delimiter)", () =>
@@ -65,7 +65,7 @@ describe("ProviderEnvironment", () => {
       const { variables } = yield* ProviderEnvironment
       expect(String(variables.get("CODER_AIBRIDGE_OPENAI_KEY"))).not.toContain("sk-legacy")
     }).pipe(
-      Effect.provide(ProviderEnvironment.layer),
+      Effect.provide(ProviderEnvironment.Default),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
     ))
 })

@@ -1,20 +1,22 @@
-import { Effect, Redacted } from "effect"
-import type { Bedrock } from "./DesiredProvider.js"
-import { InvalidConfiguration } from "./Errors.js"
-import type { Variable } from "./Variable.js"
-import { isSet, namesOf } from "./Variable.js"
+import { Effect } from "effect"
+import { InvalidConfiguration } from "../core/Errors.js"
+import {
+  type BedrockField,
+  bedrockFields,
+  BedrockSettings,
+  type PlainBedrockField,
+  plainBedrockFields
+} from "../core/Provider.js"
+import { isSet, namesOf, text, type Variable } from "./ProviderVariables.js"
 
-export interface BedrockInput {
-  readonly accessKey: Variable
-  readonly accessKeySecret: Variable
-  readonly region: Variable
-  readonly model: Variable
-  readonly smallFastModel: Variable
-  readonly baseUrl: Variable
-}
+/** The Bedrock variables of one provider, by field. */
+export type BedrockVariables = { readonly [Field in BedrockField]: Variable }
+
+export const bedrockVariables = (variable: (field: BedrockField) => Variable): BedrockVariables =>
+  Object.fromEntries(bedrockFields.map((field) => [field, variable(field)])) as BedrockVariables
 
 export interface BedrockOutcome {
-  readonly bedrock: Bedrock | null
+  readonly bedrock: BedrockSettings | null
   /** Variables that ended up in the settings. */
   readonly source: ReadonlyArray<string>
   readonly warnings: ReadonlyArray<string>
@@ -26,11 +28,11 @@ export interface BedrockOutcome {
  * it would misrepresent the provider as using Bedrock auth).
  */
 export const bedrockRule = (
-  input: BedrockInput,
+  input: BedrockVariables,
   bearer: ReadonlyArray<Variable>
 ): Effect.Effect<BedrockOutcome, InvalidConfiguration> => {
-  const { accessKey, accessKeySecret } = input
-  const metadata = [input.region, input.model, input.smallFastModel, input.baseUrl]
+  const { access_key: accessKey, access_key_secret: accessKeySecret } = input
+  const metadata = plainBedrockFields.map((field) => input[field])
   if (isSet(accessKey) !== isSet(accessKeySecret)) {
     const [present, missing] = isSet(accessKey) ? [accessKey, accessKeySecret] : [accessKeySecret, accessKey]
     return Effect.fail(
@@ -67,14 +69,14 @@ export const bedrockRule = (
     )
   }
   return Effect.succeed({
-    bedrock: {
-      access_key: Redacted.make(accessKey.value),
-      access_key_secret: Redacted.make(accessKeySecret.value),
-      region: input.region.value ?? "",
-      model: input.model.value ?? "",
-      small_fast_model: input.smallFastModel.value ?? "",
-      base_url: input.baseUrl.value ?? ""
-    },
+    bedrock: new BedrockSettings({
+      ...Object.fromEntries(plainBedrockFields.map((field) => [field, text(input[field])])) as Record<
+        PlainBedrockField,
+        string
+      >,
+      access_key: accessKey.value,
+      access_key_secret: accessKeySecret.value
+    }, true),
     source: [accessKey.variable, accessKeySecret.variable, ...namesOf(metadata)],
     warnings: []
   })

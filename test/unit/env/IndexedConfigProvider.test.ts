@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Config, Effect, HashSet, Redacted } from "effect"
-import { fromVariables } from "../../../src/core/IndexedConfigProvider.js"
-import { ProviderEnvironment } from "../../../src/core/ProviderEnvironment.js"
+import { fromVariables } from "../../../src/env/IndexedConfigProvider.js"
+import { ProviderEnvironment } from "../../../src/env/ProviderEnvironment.js"
 
 const env = {
   CODER_AIBRIDGE_OPENAI_KEY: "sk-legacy",
@@ -16,7 +16,7 @@ const env = {
 const read = Effect.map(
   ProviderEnvironment,
   ({ variables }) => Array.from(variables, ([name, value]) => `${name}=${Redacted.value(value)}`).sort()
-).pipe(Effect.provide(ProviderEnvironment.layer))
+).pipe(Effect.provide(ProviderEnvironment.Default))
 
 describe("IndexedConfigProvider.fromVariables", () => {
   it.effect("enumerates the children of a path, split on \"_\" like fromEnv", () =>

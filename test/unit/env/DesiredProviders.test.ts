@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, Redacted } from "effect"
-import type { DesiredProvider } from "../../../src/core/DesiredProvider.js"
-import { deriveFrom } from "../../../src/core/DesiredProviders.js"
+import type { DesiredProvider } from "../../../src/core/Provider.js"
+import { deriveFrom } from "../../../src/env/DesiredProviders.js"
 
 const variables = (env: Readonly<Record<string, string>>) =>
   new Map(Object.entries(env).map(([name, value]) => [name, Redacted.make(value)]))

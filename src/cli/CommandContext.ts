@@ -1,0 +1,56 @@
+/**
+ * How every command runs: with its env file merged under the environment and its log format (to
+ * stderr); and, for the commands that talk to PostgreSQL, with the database services on the pool for
+ * `--database-url`, else DATABASE_URL, else the embedded default.
+ */
+import { Command } from "@effect/cli"
+import { Effect, Layer, Logger, Option, type Redacted } from "effect"
+import * as Database from "../db/Database.js"
+import { Migrations } from "../db/Migrations.js"
+import { ProviderReader } from "../db/ProviderReader.js"
+import { ProviderStore } from "../db/ProviderStore.js"
+import { SeedLock } from "../db/SeedLock.js"
+import * as EnvFile from "../env/EnvFile.js"
+import { Seeder } from "../seed/Seeder.js"
+import type { LogFormat } from "./CommonOptions.js"
+
+/** Logs go to stderr, so stdout carries only the report. */
+const loggerLayer = (format: LogFormat) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    format === "pretty"
+      ? Logger.prettyLogger({ stderr: true })
+      : Logger.withConsoleError(format === "json" ? Logger.jsonLogger : Logger.logfmtLogger)
+  )
+
+interface ContextOptions {
+  readonly envFile: Option.Option<string>
+  readonly logFormat: LogFormat
+}
+
+/** Gives a command its env file and its logger. */
+export const withCommandContext = <Name extends string, R, E, A extends ContextOptions>(
+  command: Command.Command<Name, R, E, A>
+) => Command.provide(command, (options) => Layer.merge(loggerLayer(options.logFormat), EnvFile.layer(options.envFile)))
+
+/** The services of the database commands, on a pool. */
+const DatabaseServices = Layer.mergeAll(
+  Seeder.Default,
+  ProviderReader.Default,
+  ProviderStore.Default,
+  SeedLock.Default,
+  Migrations.Default
+)
+
+/** Runs a database command's work on the selected database, after whatever it validated first. */
+export const withDatabase = (url: Option.Option<Redacted.Redacted<string>>) =>
+<A, E, R>(
+  effect: Effect.Effect<A, E, R>
+) =>
+  Effect.provide(
+    effect,
+    DatabaseServices.pipe(Layer.provideMerge(Option.match(url, {
+      onNone: () => Database.layerFromConfig(),
+      onSome: (url) => Database.layer({ _tag: "Url", url })
+    })))
+  )

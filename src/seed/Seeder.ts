@@ -1,0 +1,165 @@
+/**
+ * The seed: a desired set (derived and hashed before any database access) -> migrations -> one
+ * transaction holding the seed lock -> load -> decide -> one batched insert of providers, keys and
+ * audit rows -> commit. Any failure rolls everything back.
+ */
+import { Data, type Duration, Effect, Either } from "effect"
+import { insertionsFor } from "../audit/Insertions.js"
+import { HashConflict, type UnreadableStoredProvider } from "../core/Errors.js"
+import { Ids } from "../core/Ids.js"
+import type { DesiredSet } from "../core/Provider.js"
+import { decide, type Decision, hashed, type HashedProvider } from "../core/Reconcile.js"
+import type { DatabaseError } from "../db/DatabaseError.js"
+import { Migrations } from "../db/Migrations.js"
+import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
+import { type LockTimeout, LockWait, SeedLock } from "../db/SeedLock.js"
+import { countActions, ProviderReport, SeedReport } from "./SeedReport.js"
+
+export type ConflictPolicy = "fail" | "warn"
+
+export interface SeedOptions {
+  /** Same lock, reads and decisions, then rollback: the report says what would happen. */
+  readonly dryRun?: boolean
+  /** How long to wait for the seed lock (default 30 s). */
+  readonly lockTimeout?: Duration.DurationInput
+  /**
+   * `fail` (default): a conflicting provider fails the whole run. `warn`: it is left untouched and
+   * reported as `conflict`, and the missing providers are still inserted.
+   */
+  readonly onConflict?: ConflictPolicy
+}
+
+/** Every way a seed of a valid desired set can fail. */
+export type SeedError = HashConflict | UnreadableStoredProvider | LockTimeout | StoreError | DatabaseError
+
+/** Carries a dry run's report out of its transaction, so that the transaction rolls back. */
+class DryRunRollback extends Data.TaggedError("DryRunRollback")<{ readonly report: SeedReport }> {}
+
+const actionOf = {
+  insert: "inserted",
+  unchanged: "unchanged",
+  skipped_deleted: "skipped_deleted",
+  conflict: "conflict"
+} as const
+
+const warningsOf = (decision: Decision): ReadonlyArray<string> => {
+  switch (decision.action) {
+    case "unchanged":
+      return decision.keyDrift === undefined ? [] : [decision.keyDrift]
+    case "skipped_deleted":
+      return ["soft-deleted in the database: not recreated from the environment (restore it to use it again)"]
+    case "conflict":
+      return [
+        "differs from the database and was left untouched (--on-conflict warn): adopt it or change the environment"
+      ]
+    case "insert":
+      return []
+  }
+}
+
+const providerReport = (decision: Decision) =>
+  new ProviderReport({
+    name: decision.provider.name,
+    type: decision.provider.type,
+    source: decision.provider.source,
+    action: actionOf[decision.action],
+    keys_inserted: decision.action === "insert" ? decision.provider.keys.length : 0,
+    differences: decision.action === "conflict" ? decision.differences : [],
+    warnings: warningsOf(decision)
+  }, true)
+
+/**
+ * A line per provider that was (or would be) written, skipped, conflicting or warned about, and one
+ * summary line: 10,000 unchanged providers are one line, not 10,000.
+ */
+const logDecisions = (report: SeedReport) =>
+  Effect.gen(function*() {
+    const verb = report.outcome === "planned" ? "would be" : ""
+    for (const provider of report.providers) {
+      if (provider.action === "unchanged" && provider.warnings.length === 0) continue
+      const annotations = { provider: provider.name, action: provider.action }
+      if (provider.warnings.length === 0) {
+        yield* Effect.logInfo(`provider ${verb ? `${verb} ` : ""}${provider.action}`).pipe(
+          Effect.annotateLogs(annotations)
+        )
+      }
+      for (const warning of provider.warnings) yield* Effect.logWarning(warning).pipe(Effect.annotateLogs(annotations))
+    }
+    yield* Effect.logInfo(report.outcome === "planned" ? "seed planned" : "seed applied").pipe(
+      Effect.annotateLogs(report.counts)
+    )
+  })
+
+export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", {
+  effect: Effect.gen(function*() {
+    const store = yield* ProviderStore
+    const lock = yield* SeedLock
+    const migrations = yield* Migrations
+
+    /** Inside the locked transaction: only load, compare and write. */
+    const reconcile = (
+      desired: ReadonlyArray<HashedProvider>,
+      set: DesiredSet,
+      options: SeedOptions,
+      requestId: string
+    ) =>
+      Effect.gen(function*() {
+        const stored = yield* store.load.pipe(Effect.withSpan("Seed.load"))
+        const decisions = yield* Effect.suspend(() =>
+          Either.match(decide(desired, stored), {
+            onLeft: Effect.fail,
+            onRight: Effect.succeed
+          })
+        ).pipe(Effect.withSpan("Seed.decide"))
+        const conflict = decisions.find((decision) => decision.action === "conflict")
+        if (conflict !== undefined && options.onConflict !== "warn") {
+          return yield* new HashConflict({ provider: conflict.provider.name, differences: conflict.differences })
+        }
+        const providers = decisions.map(providerReport)
+        const report = new SeedReport({
+          outcome: options.dryRun === true ? "planned" : "applied",
+          request_id: requestId,
+          providers,
+          skipped: set.skipped,
+          warnings: set.warnings,
+          counts: countActions(providers, set.skipped),
+          lock_wait_ms: (yield* LockWait).waitedMs
+        }, true)
+        const missing = decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : [])
+        if (options.dryRun !== true && missing.length > 0) {
+          yield* Effect.flatMap(insertionsFor(missing, requestId), store.insert).pipe(Effect.withSpan("Seed.write"))
+        }
+        yield* logDecisions(report)
+        return options.dryRun === true ? yield* new DryRunRollback({ report }) : report
+      })
+
+    /**
+     * Migrates, then reconciles a desired set with the database. The set was derived (and so validated)
+     * from the environment before: nothing here can be a configuration error.
+     */
+    const seed = Effect.fn("Seed.seed")(function*(set: DesiredSet, options: SeedOptions = {}) {
+      const desired = hashed(set.providers)
+      yield* migrations.migrate
+      if (desired.length === 0) {
+        yield* Effect.logInfo("no AI providers configured in the environment: nothing to seed")
+        return new SeedReport({
+          outcome: options.dryRun === true ? "planned" : "applied",
+          request_id: null,
+          providers: [],
+          skipped: set.skipped,
+          warnings: set.warnings,
+          counts: countActions([], set.skipped),
+          lock_wait_ms: null
+        }, true)
+      }
+      const requestId = yield* (yield* Ids).uuid
+      return yield* lock.withLock(reconcile(desired, set, options, requestId), { timeout: options.lockTimeout }).pipe(
+        Effect.catchTag("DryRunRollback", ({ report }) => Effect.succeed(report)),
+        Effect.annotateLogs("request_id", requestId)
+      )
+    })
+
+    return { seed }
+  }),
+  dependencies: [ProviderStore.Default, SeedLock.Default, Migrations.Default]
+}) {}
