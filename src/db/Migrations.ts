@@ -11,6 +11,7 @@ import { Effect } from "effect"
 import { genLockId } from "../core/LockIds.js"
 import { DatabaseError } from "./DatabaseError.js"
 import createAiProviders from "./migrations/0001_create_ai_providers.js"
+import encryptionAtRest from "./migrations/0002_encryption_at_rest.js"
 
 export const migrationsTable = "ai_provider_seed_migrations"
 
@@ -18,7 +19,10 @@ export const migrationsTable = "ai_provider_seed_migrations"
 export const migrationsLockId = genLockId("ai-provider-seed:migrations")
 
 const runMigrator = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_create_ai_providers": createAiProviders }),
+  loader: Migrator.fromRecord({
+    "0001_create_ai_providers": createAiProviders,
+    "0002_encryption_at_rest": encryptionAtRest
+  }),
   table: migrationsTable
 })
 

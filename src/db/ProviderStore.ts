@@ -6,6 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, ParseResult, Schema } from "effect"
+import { BedrockSettingsBlob } from "../core/Canonical.js"
 import { InvalidStoredSettings } from "../core/Errors.js"
 import { isValidProviderName, providerNameRule } from "../core/ProviderName.js"
 import { ConstraintViolation } from "./ConstraintViolation.js"
@@ -40,7 +41,15 @@ export class ProviderStore extends Context.Tag("ai-provider-seed/ProviderStore")
   static readonly layer = Layer.effect(ProviderStore, Effect.map(SqlClient.SqlClient, (sql) => make(sql)))
 }
 
-const decodeProvider = Schema.decodeUnknown(StoredProviderRow, { errors: "all" })
+/** `settings` is stored as JSON text (migration 0002), decoded here into the blob. */
+const StoredProviderRowFromText = Schema.Struct({
+  ...StoredProviderRow.fields,
+  settings: Schema.NullOr(Schema.parseJson(BedrockSettingsBlob))
+})
+const settingsText = (settings: NewProviderRow["settings"]) => settings === null ? null : JSON.stringify(settings)
+const withSettingsText = (row: NewProviderRow) => ({ ...row, settings: settingsText(row.settings) })
+
+const decodeProvider = Schema.decodeUnknown(StoredProviderRowFromText, { errors: "all" })
 const decodeKeys = Schema.decodeUnknown(Schema.Array(StoredKeyRow))
 
 /** A row that does not decode names the provider and the paths, never the values (they may be secrets). */
@@ -112,9 +121,9 @@ export const make = (sql: SqlClient.SqlClient): typeof ProviderStore.Service => 
       insert into ai_providers
         (id, type, name, display_name, enabled, base_url, settings, created_at, updated_at)
       select id, type, name, display_name, enabled, base_url, settings, created_at, updated_at
-      from jsonb_to_recordset(${asJson(rows)}::jsonb) as r(
+      from jsonb_to_recordset(${asJson(rows.map(withSettingsText))}::jsonb) as r(
         id uuid, type ai_provider_type, name text, display_name text, enabled boolean, base_url text,
-        settings jsonb, created_at timestamptz, updated_at timestamptz)`.pipe(
+        settings text, created_at timestamptz, updated_at timestamptz)`.pipe(
       Effect.catchTag("SqlError", failWith("insert providers", rows))
     )
   })
@@ -146,7 +155,7 @@ export const make = (sql: SqlClient.SqlClient): typeof ProviderStore.Service => 
   const updateConfiguration = Effect.fn("ProviderStore.updateConfiguration")(function*(row: ConfigurationUpdate) {
     yield* sql`
       update ai_providers set type = ${row.type}::ai_provider_type, base_url = ${row.base_url},
-        settings = ${row.settings === null ? null : JSON.stringify(row.settings)}::jsonb, updated_at = ${row.updated_at}
+        settings = ${settingsText(row.settings)}, updated_at = ${row.updated_at}
       where id = ${row.id}`.pipe(Effect.catchTag("SqlError", failWith("update provider")))
   })
 
