@@ -9,7 +9,8 @@ import { type Cipher, decodeBase64Strict, KeyBytes, keyLength, makeCipher } from
 
 export const encryptionKeysVariable = "CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS"
 
-const generateFix = `generate a key with \`openssl rand -base64 ${keyLength}\``
+const keyFix =
+  `give each entry exactly as the server's own ${encryptionKeysVariable} has it (a new key: \`openssl rand -base64 ${keyLength}\`)`
 
 const invalid = (rule: string, fix: string) =>
   new InvalidConfiguration({ variables: [encryptionKeysVariable], rule, fix })
@@ -35,14 +36,14 @@ export const parseEncryptionKeys = (
         `${
           position(index)
         } is not strict standard base64 (alphabet A-Z a-z 0-9 + /, "=" padding to a multiple of 4 characters, no spaces, no line breaks)`,
-        `${generateFix}, and separate keys with a comma only`
+        `${keyFix}, and separate keys with a comma only`
       ))
     }
     const key = KeyBytes.option(bytes)
     if (Option.isNone(key)) {
       return Either.left(invalid(
         `${position(index)} decodes to ${bytes.length} bytes; an AES-256 key is ${keyLength} bytes`,
-        generateFix
+        keyFix
       ))
     }
     const cipher = makeCipher(key.value)
@@ -55,7 +56,7 @@ export const parseEncryptionKeys = (
             `${position(index)} and ${
               position(earlier.index)
             } are different keys with the same digest ${cipher.digest}`,
-            `${generateFix} to replace ${position(index)}`
+            `replace ${position(index)} with a new key (\`openssl rand -base64 ${keyLength}\`)`
           )
       )
     }
