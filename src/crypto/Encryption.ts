@@ -27,7 +27,6 @@ export interface DecryptionContext {
 
 /** The columns of `dbcrypt_keys` that the startup check reads. */
 export interface DbcryptKeyRow {
-  readonly number: number
   readonly active_key_digest: string | null
   readonly revoked_key_digest: string | null
   readonly test: string
@@ -52,7 +51,7 @@ export class DecryptionFailed extends Schema.TaggedError<DecryptionFailed>()("De
       ? `Cannot decrypt ${what}: it is encrypted with key ${this.digest}, which is not in ${encryptionKeysVariable}. Fix: add the key with digest ${this.digest} to ${encryptionKeysVariable} as a secondary key; if it is lost, \`keys delete\` clears what it encrypted.`
       : `Cannot decrypt ${what} (key ${this.digest}): ${
         describeRejection(this.reason)
-      }. Fix: restore the row from a backup, or delete the provider and seed it again.`
+      }. Fix: restore the row from a backup, or clear the value and write it again from the environment.`
   }
 }
 
@@ -90,11 +89,13 @@ export class EncryptionKeyMismatch extends Schema.TaggedError<EncryptionKeyMisma
         `the primary (first) key ${this.revokedPrimary} has been revoked`
       ])
     ]
+    const needed = list([...this.missing, ...this.undecryptable])
     const fixes = [
-      ...(this.missing.length + this.undecryptable.length === 0 ? [] : [
-        `add the key(s) with digest ${
-          list([...this.missing, ...this.undecryptable])
-        } to ${encryptionKeysVariable} as secondary keys, or decrypt/rotate first (\`keys decrypt\`, \`keys rotate\`); if a key is lost, \`keys delete\` clears what it encrypted`
+      ...(needed === "" ? [] : [
+        this.keysConfigured
+          ? `add the key(s) with digest ${needed} to ${encryptionKeysVariable} as secondary keys, or decrypt/rotate first (\`keys decrypt\`, \`keys rotate\`)`
+          : `set ${encryptionKeysVariable} to the key(s) with digest ${needed}, as the server has it, or decrypt first with them (\`keys decrypt\`)`,
+        "if a key is lost, `keys delete` clears what it encrypted"
       ]),
       ...(this.revokedPrimary === null ? [] : [
         `put a key that is not revoked first in ${encryptionKeysVariable} (a new key, or an active one), keeping the active keys as secondaries`

@@ -8,15 +8,13 @@ import { encryptionKeysVariable } from "../../../src/crypto/EncryptionKeys.js"
 const newCipher = () => makeCipher(KeyBytes(randomBytes(32)))
 
 /** A `dbcrypt_keys` row as the server or this program writes it for an active key. */
-const activeRow = (number: number, cipher = newCipher()): DbcryptKeyRow => ({
-  number,
+const activeRow = (cipher = newCipher()): DbcryptKeyRow => ({
   active_key_digest: cipher.digest,
   revoked_key_digest: null,
   test: cipher.encrypt(testPlaintext)
 })
 
-const revokedRow = (number: number, cipher = newCipher()): DbcryptKeyRow => ({
-  number,
+const revokedRow = (cipher = newCipher()): DbcryptKeyRow => ({
   active_key_digest: null,
   revoked_key_digest: cipher.digest,
   test: cipher.encrypt(testPlaintext)
@@ -101,27 +99,27 @@ describe("Encryption.verify", () => {
   it.effect("the primary already registered and every active key configured: nothing to insert", () =>
     Effect.gen(function*() {
       const [primary, secondary] = [newCipher(), newCipher()]
-      const rows = [revokedRow(1), activeRow(2, secondary), activeRow(3, primary)]
+      const rows = [revokedRow(), activeRow(secondary), activeRow(primary)]
       expect(yield* make([primary, secondary]).verify(rows)).toEqual(Option.none())
     }))
 
   it.effect("a new primary with the registered key as a secondary: the primary must be inserted", () =>
     Effect.gen(function*() {
       const [primary, old] = [newCipher(), newCipher()]
-      const inserted = yield* make([primary, old]).verify([activeRow(1, old)])
+      const inserted = yield* make([primary, old]).verify([activeRow(old)])
       expect(Option.map(inserted, (row) => row.active_key_digest)).toEqual(Option.some(primary.digest))
     }))
 
   it.effect("revoked keys need not be configured", () =>
     Effect.gen(function*() {
       const primary = newCipher()
-      expect(yield* make([primary]).verify([revokedRow(1), activeRow(2, primary)])).toEqual(Option.none())
+      expect(yield* make([primary]).verify([revokedRow(), activeRow(primary)])).toEqual(Option.none())
     }))
 
   it.effect("an active key that is not configured fails, naming its digest and the fix", () =>
     Effect.gen(function*() {
       const [primary, lost] = [newCipher(), newCipher()]
-      const error = yield* mismatch(make([primary]), [activeRow(1, lost), activeRow(2, primary)])
+      const error = yield* mismatch(make([primary]), [activeRow(lost), activeRow(primary)])
       expect(error._tag).toBe("EncryptionKeyMismatch")
       expect(error.missing).toEqual([lost.digest])
       expect(error.undecryptable).toEqual([])
@@ -135,7 +133,7 @@ describe("Encryption.verify", () => {
   it.effect("no key configured while an active key is registered fails the same way (the data may be encrypted)", () =>
     Effect.gen(function*() {
       const registered = newCipher()
-      const error = yield* mismatch(make([]), [activeRow(1, registered)])
+      const error = yield* mismatch(make([]), [activeRow(registered)])
       expect(error.missing).toEqual([registered.digest])
       expect(error.keysConfigured).toBe(false)
       expect(error.message).toContain("no encryption key is configured")
@@ -145,8 +143,8 @@ describe("Encryption.verify", () => {
   it.effect("a configured key that does not decrypt its row's test value to `coder` fails", () =>
     Effect.gen(function*() {
       const primary = newCipher()
-      const wrongTest = { ...activeRow(1, primary), test: newCipher().encrypt(testPlaintext) }
-      const wrongPlaintext = { ...activeRow(1, primary), test: primary.encrypt("not coder") }
+      const wrongTest = { ...activeRow(primary), test: newCipher().encrypt(testPlaintext) }
+      const wrongPlaintext = { ...activeRow(primary), test: primary.encrypt("not coder") }
       for (const row of [wrongTest, wrongPlaintext]) {
         const error = yield* mismatch(make([primary]), [row])
         expect(error.undecryptable).toEqual([primary.digest])
@@ -158,7 +156,7 @@ describe("Encryption.verify", () => {
   it.effect("a revoked primary fails, even with nothing else wrong", () =>
     Effect.gen(function*() {
       const [primary, active] = [newCipher(), newCipher()]
-      const error = yield* mismatch(make([primary, active]), [revokedRow(1, primary), activeRow(2, active)])
+      const error = yield* mismatch(make([primary, active]), [revokedRow(primary), activeRow(active)])
       expect(error.revokedPrimary).toBe(primary.digest)
       expect(error.missing).toEqual([])
       expect(error.message).toContain(`the primary (first) key ${primary.digest} has been revoked`)
@@ -168,7 +166,7 @@ describe("Encryption.verify", () => {
   it.effect("reports every problem at once", () =>
     Effect.gen(function*() {
       const [primary, lost1, lost2] = [newCipher(), newCipher(), newCipher()]
-      const error = yield* mismatch(make([primary]), [revokedRow(1, primary), activeRow(2, lost1), activeRow(3, lost2)])
+      const error = yield* mismatch(make([primary]), [revokedRow(primary), activeRow(lost1), activeRow(lost2)])
       expect(error.missing).toEqual([lost1.digest, lost2.digest])
       expect(error.revokedPrimary).toBe(primary.digest)
     }))
@@ -186,7 +184,7 @@ describe("Encryption in plaintext mode", () => {
       expect(unknown.reason).toBe("unknown key")
       // An empty registry, or one with revoked keys only: nothing to insert, nothing to check.
       expect(yield* service.verify([])).toEqual(Option.none())
-      expect(yield* service.verify([revokedRow(1)])).toEqual(Option.none())
+      expect(yield* service.verify([revokedRow()])).toEqual(Option.none())
     }).pipe(Effect.provide(Encryption.plaintext)))
 })
 
