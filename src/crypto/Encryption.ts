@@ -5,7 +5,6 @@
  * stored value. Provided from `Config` (`layer`), or without keys (`plaintext`) for tests and mocks.
  */
 import { Context, Effect, Either, Layer, Option, Schema } from "effect"
-import type { CiphertextRejected } from "./Cipher.js"
 import { type Cipher, describeRejection } from "./Cipher.js"
 import { encryptionKeysVariable, loadEncryptionKeys } from "./EncryptionKeys.js"
 
@@ -139,7 +138,7 @@ export class Encryption extends Context.Tag("ai-provider-seed/Encryption")<Encry
 /** Matches exactly the characters Go's `unicode.IsSpace` (and so `strings.TrimSpace`) treats as space. */
 const blank = /^\p{White_Space}*$/u
 
-/** The service for the given ciphers, the primary first (as `parseEncryptionKeys` returns them). */
+/** The service for the given ciphers: the primary first, digests distinct (as `parseEncryptionKeys` returns them). */
 export const make = (ciphers: ReadonlyArray<Cipher>): typeof Encryption.Service => {
   const byDigest = new Map(ciphers.map((cipher) => [cipher.digest, cipher]))
   const primary = Option.fromNullable(ciphers[0])
@@ -165,7 +164,7 @@ export const make = (ciphers: ReadonlyArray<Cipher>): typeof Encryption.Service 
     }
     return Either.mapLeft(
       cipher.decrypt(value),
-      (rejected: CiphertextRejected) => new DecryptionFailed({ ...context, digest: keyId, reason: rejected.reason })
+      (rejected) => new DecryptionFailed({ ...context, digest: keyId, reason: rejected.reason })
     )
   }
 
