@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url"
 import Pg from "pg"
 import { SystemActorId } from "../src/audit/Audit.js"
 import { mask } from "../src/core/Mask.js"
+import { Encryption } from "../src/crypto/Encryption.js"
 import { pool } from "../src/db/Database.js"
 import { migrate } from "../src/db/Migrations.js"
 import { derive } from "../src/env/DesiredProviders.js"
@@ -70,7 +71,7 @@ const seedOnce = (env: Environment) =>
   Effect.gen(function*() {
     const count = yield* Ref.make(0)
     yield* Effect.flatMap(derive, (desired) => Effect.flatMap(Seeder, (seeder) => seeder.seed(desired))).pipe(
-      Effect.provide(Layer.merge(environmentLayer(env), Seeder.Default)),
+      Effect.provide(Layer.merge(environmentLayer(env), Seeder.Default.pipe(Layer.provide(Encryption.plaintext)))),
       Statement.withTransformer((statement) => Effect.as(Ref.update(count, (n) => n + 1), statement))
     )
     return yield* Ref.get(count)

@@ -66,7 +66,7 @@ const write = (desired: DesiredProvider, stored: StoredProvider, replaceKeys: bo
       })
     ]
     if (replaceKeys) {
-      for (const key of yield* store.deleteKeys(stored.id)) {
+      for (const key of yield* store.deleteKeys(stored)) {
         audit.push(yield* keyAuditEntry(requestId, "delete", desired.name, key))
       }
       const inserted = yield* keyInsertions({ id: stored.id, name: desired.name }, desired.keys, requestId)

@@ -1,16 +1,19 @@
 /**
- * How every command runs: with its env file merged under the environment and its log format (to
- * stderr); and, for the commands that talk to PostgreSQL, with the database services on the pool for
- * `--database-url`, else DATABASE_URL, else the embedded default.
+ * How every command runs: with its env file merged under the environment, the provider variables and the
+ * encryption keys read from both (a bad key fails here, before any database is touched), and its log
+ * format (to stderr); and, for the commands that talk to PostgreSQL, with the database services on the
+ * pool for `--database-url`, else DATABASE_URL, else the embedded default.
  */
 import { Command } from "@effect/cli"
 import { Effect, Layer, Logger, Option, type Redacted } from "effect"
+import { Encryption } from "../crypto/Encryption.js"
 import * as Database from "../db/Database.js"
 import { Migrations } from "../db/Migrations.js"
 import { ProviderReader } from "../db/ProviderReader.js"
 import { ProviderStore } from "../db/ProviderStore.js"
 import { SeedLock } from "../db/SeedLock.js"
 import * as EnvFile from "../env/EnvFile.js"
+import { ProviderEnvironment } from "../env/ProviderEnvironment.js"
 import { Seeder } from "../seed/Seeder.js"
 import type { LogFormat } from "./CommonOptions.js"
 
@@ -28,10 +31,17 @@ interface ContextOptions {
   readonly logFormat: LogFormat
 }
 
-/** Gives a command its env file and its logger. */
+/** Gives a command its environment (with the env file), its encryption keys and its logger. */
 export const withCommandContext = <Name extends string, R, E, A extends ContextOptions>(
   command: Command.Command<Name, R, E, A>
-) => Command.provide(command, (options) => Layer.merge(loggerLayer(options.logFormat), EnvFile.layer(options.envFile)))
+) =>
+  Command.provide(
+    command,
+    (options) =>
+      Layer.mergeAll(loggerLayer(options.logFormat), ProviderEnvironment.Default, Encryption.layer).pipe(
+        Layer.provideMerge(EnvFile.layer(options.envFile))
+      )
+  )
 
 /** The services of the database commands, on a pool. */
 const DatabaseServices = Layer.mergeAll(

@@ -1,7 +1,6 @@
 import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import { derive } from "../env/DesiredProviders.js"
-import { ProviderEnvironment } from "../env/ProviderEnvironment.js"
 import { withCommandContext } from "./CommandContext.js"
 import { commonOptions, format } from "./CommonOptions.js"
 import { ConfigReport, configText } from "./ConfigReport.js"
@@ -11,8 +10,7 @@ import { print } from "./Output.js"
 export const configCommand = Command.make("config", { format, ...commonOptions }, (options) =>
   derive.pipe(
     Effect.map(ConfigReport.fromDesired),
-    Effect.flatMap(print(ConfigReport, options.format, configText)),
-    Effect.provide(ProviderEnvironment.Default)
+    Effect.flatMap(print(ConfigReport, options.format, configText))
   )).pipe(
     withCommandContext,
     Command.withDescription(

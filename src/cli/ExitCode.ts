@@ -6,6 +6,7 @@ import { ValidationError } from "@effect/cli"
 import { Cause, ConfigError, Option, Schema } from "effect"
 import { OperationRefused } from "../admin/OperationRefused.js"
 import { HashConflict, IndexedNameCollision, InvalidConfiguration, UnreadableStoredProvider } from "../core/Errors.js"
+import { DecryptionFailed, EncryptionKeyMismatch } from "../crypto/Encryption.js"
 import { ConstraintViolation } from "../db/ConstraintViolation.js"
 import { DatabaseError } from "../db/DatabaseError.js"
 import { EmbeddedPostgresError } from "../db/EmbeddedPostgres.js"
@@ -23,7 +24,9 @@ export const Failure = Schema.Union(
   DatabaseError,
   UnreadableStoredProvider,
   ConstraintViolation,
-  EmbeddedPostgresError
+  EmbeddedPostgresError,
+  EncryptionKeyMismatch,
+  DecryptionFailed
 )
 export type Failure = typeof Failure.Type
 
@@ -34,7 +37,8 @@ export const ExitCode = {
   HashConflict: 3,
   IndexedNameCollision: 4,
   LockTimeout: 5,
-  Database: 6
+  Database: 6,
+  Encryption: 7
 } as const
 export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
 
@@ -46,7 +50,8 @@ export const exitCodeMeanings: { readonly [Code in ExitCode]: string } = {
   3: "a stored provider differs from the environment",
   4: "two configured providers claim one name",
   5: "the seed lock was not granted in time",
-  6: "database unavailable or a statement failed"
+  6: "database unavailable or a statement failed",
+  7: "the encryption keys do not match the database"
 }
 
 /** Failure `_tag` to exit code: total, so a new failure cannot silently exit 1. */
@@ -60,7 +65,9 @@ export const exitCodes: { readonly [Tag in Failure["_tag"]]: ExitCode } = {
   DatabaseError: ExitCode.Database,
   UnreadableStoredProvider: ExitCode.Database,
   ConstraintViolation: ExitCode.Database,
-  EmbeddedPostgresError: ExitCode.Database
+  EmbeddedPostgresError: ExitCode.Database,
+  EncryptionKeyMismatch: ExitCode.Encryption,
+  DecryptionFailed: ExitCode.Encryption
 }
 
 const isFailureTag = (tag: unknown): tag is Failure["_tag"] => typeof tag === "string" && Object.hasOwn(exitCodes, tag)

@@ -9,7 +9,6 @@ import { maskedFields, maskProvider } from "../core/MaskedProvider.js"
 import { type StoredRow, UnreadableProvider } from "../core/Provider.js"
 import { Migrations } from "../db/Migrations.js"
 import { ProviderReader } from "../db/ProviderReader.js"
-import { ProviderEnvironment } from "../env/ProviderEnvironment.js"
 import { withCommandContext, withDatabase } from "./CommandContext.js"
 import { databaseOptions, format } from "./CommonOptions.js"
 import { type Format, print } from "./Output.js"
@@ -99,7 +98,6 @@ const adoptCommand = Command.make("adopt", {
   ...databaseOptions
 }, (options) =>
   configured(options.name).pipe(
-    Effect.provide(ProviderEnvironment.Default),
     Effect.flatMap((desired) =>
       runAndPrint(
         options,

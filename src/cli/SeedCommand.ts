@@ -1,7 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { Config, Console, Effect } from "effect"
 import { derive } from "../env/DesiredProviders.js"
-import { ProviderEnvironment } from "../env/ProviderEnvironment.js"
 import { type ConflictPolicy, Seeder } from "../seed/Seeder.js"
 import { SeedReport } from "../seed/SeedReport.js"
 import { withCommandContext, withDatabase } from "./CommandContext.js"
@@ -29,7 +28,6 @@ export const seedCommand = Command.make(
   (options) =>
     // The environment is validated before the database is chosen, started or connected to.
     derive.pipe(
-      Effect.provide(ProviderEnvironment.Default),
       Effect.flatMap((desired) =>
         Effect.flatMap(Seeder, (seeder) =>
           seeder.seed(desired, {

@@ -11,16 +11,22 @@ import { Effect } from "effect"
 import { genLockId } from "../core/LockIds.js"
 import { DatabaseError } from "./DatabaseError.js"
 import createAiProviders from "./migrations/0001_create_ai_providers.js"
+import encryptionAtRest from "./migrations/0002_encryption_at_rest.js"
 
 export const migrationsTable = "ai_provider_seed_migrations"
 
 /** Not one of lock.go's ids: derived from a name, as `GenLockID` is meant for. */
 export const migrationsLockId = genLockId("ai-provider-seed:migrations")
 
-const runMigrator = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_create_ai_providers": createAiProviders }),
-  table: migrationsTable
-})
+const migrations = {
+  "0001_create_ai_providers": createAiProviders,
+  "0002_encryption_at_rest": encryptionAtRest
+}
+
+/** The version a database must have for this program: the id of the last migration it ships. */
+export const latestMigration = Object.keys(migrations).length
+
+const runMigrator = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table: migrationsTable })
 
 const runGuarded = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient

@@ -13,6 +13,7 @@ import {
   type StoredRow,
   UnreadableProvider
 } from "../core/Provider.js"
+import type { DecryptionFailed, Encryption } from "../crypto/Encryption.js"
 
 /** The `settings` blob for Bedrock, exactly as stored: `_type`, `_version`, and the non-empty fields. */
 const BedrockBlob = Schema.Struct({
@@ -38,7 +39,13 @@ export const SettingsColumn = Schema.NullOr(Schema.transform(BedrockBlob, Bedroc
 /** The settings column for the model's Bedrock settings: secrets revealed, for the statement only. */
 export const settingsColumn = Schema.encodeSync(SettingsColumn)
 
-/** An `ai_providers` row joined with its keys, as `ProviderStore.load` selects it. */
+/** The settings column's text for the model's Bedrock settings: the JSON, secrets revealed, or null. */
+export const settingsText = (bedrock: BedrockSettings | null): string | null => {
+  const blob = settingsColumn(bedrock)
+  return blob === null ? null : JSON.stringify(blob)
+}
+
+/** An `ai_providers` row joined with its keys, as `ProviderStore.load` selects it (values still sealed). */
 export const ProviderRow = Schema.Struct({
   id: Schema.String,
   /** As text, so a value this program's enum does not know still loads (and is reported). */
@@ -48,13 +55,17 @@ export const ProviderRow = Schema.Struct({
   enabled: Schema.Boolean,
   deleted: Schema.Boolean,
   base_url: Schema.String,
-  settings: Schema.Unknown,
-  keys: Schema.Array(Schema.String)
+  settings: Schema.NullOr(Schema.String),
+  settings_key_id: Schema.NullOr(Schema.String),
+  keys: Schema.Array(Schema.String),
+  key_ids: Schema.Array(Schema.NullOr(Schema.String))
 })
 export type ProviderRow = typeof ProviderRow.Type
 
 const isProviderType = Schema.is(ProviderType)
 const decodeSettings = Schema.decodeUnknownEither(SettingsColumn, { errors: "all" })
+const parseJson = (text: string): Either.Either<unknown, "not JSON"> =>
+  Either.try({ try: (): unknown => JSON.parse(text), catch: () => "not JSON" as const })
 
 /** What cannot be read in a settings blob: paths and the markers `_type`/`_version`, never a field value. */
 const settingsProblem = (error: ParseResult.ParseError, settings: unknown): string => {
@@ -70,31 +81,48 @@ const settingsProblem = (error: ParseResult.ParseError, settings: unknown): stri
   }; this program reads _type "bedrock", _version 1)`
 }
 
-/** A loaded row as the model, or as an unreadable row naming what cannot be read. */
-export const toStoredRow = (row: ProviderRow): StoredRow => {
-  const unreadable = (reason: string) => new UnreadableProvider({ id: row.id, name: row.name, reason }, true)
-  if (!isProviderType(row.type)) {
-    return unreadable(
-      `its type ${JSON.stringify(row.type)} is unknown to this program (known: ${ProviderType.literals.join(", ")})`
-    )
-  }
-  const type = row.type
-  return Either.match(decodeSettings(row.settings), {
-    onLeft: (error) => unreadable(settingsProblem(error, row.settings)),
-    onRight: (bedrock) =>
-      new StoredProvider({
-        id: row.id,
-        name: row.name,
-        type,
-        base_url: row.base_url,
-        keys: row.keys.map((key) => Redacted.make(key)),
-        bedrock,
-        display_name: row.display_name,
-        enabled: row.enabled,
-        deleted: row.deleted
-      }, true)
-  })
-}
+/**
+ * A loaded row as the model (values decrypted by their key ids), or as an unreadable row naming what
+ * cannot be read. A value that does not decrypt fails: the keys were verified, so it is damage.
+ */
+export const toStoredRow =
+  (encryption: typeof Encryption.Service) => (row: ProviderRow): Either.Either<StoredRow, DecryptionFailed> =>
+    Either.gen(function*() {
+      const unreadable = (reason: string) => new UnreadableProvider({ id: row.id, name: row.name, reason }, true)
+      const context = (column: string) => ({ provider: row.name, column })
+      const keys: Array<Redacted.Redacted<string>> = []
+      for (const [i, key] of row.keys.entries()) {
+        keys.push(
+          Redacted.make(yield* encryption.decrypt(key, row.key_ids[i] ?? null, context("ai_provider_keys.api_key")))
+        )
+      }
+      const settingsText = row.settings === null
+        ? null
+        : yield* encryption.decrypt(row.settings, row.settings_key_id, context("ai_providers.settings"))
+      if (!isProviderType(row.type)) {
+        return unreadable(
+          `its type ${JSON.stringify(row.type)} is unknown to this program (known: ${ProviderType.literals.join(", ")})`
+        )
+      }
+      const type = row.type
+      const settings = settingsText === null ? Either.right(null) : parseJson(settingsText)
+      if (Either.isLeft(settings)) return unreadable("its settings are not JSON")
+      return Either.match(decodeSettings(settings.right), {
+        onLeft: (error): StoredRow => unreadable(settingsProblem(error, settings.right)),
+        onRight: (bedrock) =>
+          new StoredProvider({
+            id: row.id,
+            name: row.name,
+            type,
+            base_url: row.base_url,
+            keys,
+            bedrock,
+            display_name: row.display_name,
+            enabled: row.enabled,
+            deleted: row.deleted
+          }, true)
+      })
+    })
 
 /** A provider row to insert. */
 export interface NewProviderRow {

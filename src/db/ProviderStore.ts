@@ -5,16 +5,17 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Either, Redacted, Schema } from "effect"
 import type { AuditRow } from "../audit/Audit.js"
 import type { Insertions } from "../audit/Insertions.js"
-import type { Provider, StoredRow } from "../core/Provider.js"
+import type { Provider } from "../core/Provider.js"
 import { isValidProviderName, providerNameRule } from "../core/ProviderName.js"
+import { type DecryptionFailed, Encryption } from "../crypto/Encryption.js"
 import { ConstraintViolation } from "./ConstraintViolation.js"
 import { DatabaseError, pgErrorFields } from "./DatabaseError.js"
-import { type NewKeyRow, type NewProviderRow, ProviderRow, settingsColumn, toStoredRow } from "./ProviderRows.js"
+import { type NewKeyRow, type NewProviderRow, ProviderRow, settingsText, toStoredRow } from "./ProviderRows.js"
 
-export type StoreError = DatabaseError | ConstraintViolation
+export type StoreError = DatabaseError | ConstraintViolation | DecryptionFailed
 
 /** A key row that was deleted, for its audit entry. */
 export interface DeletedKey {
@@ -48,45 +49,54 @@ const constraintViolation = (error: SqlError, rows: ReadonlyArray<NewProviderRow
 const failWith = (step: string, rows: ReadonlyArray<NewProviderRow> = []) => (error: SqlError) =>
   Effect.fail(constraintViolation(error, rows) ?? DatabaseError.fromSqlError(step)(error))
 
-const decodeRows = Schema.decodeUnknown(Schema.Array(ProviderRow))
+const decodeProviderRows = Schema.decodeUnknown(Schema.Array(ProviderRow))
 
-/** The rows as the jsonb parameter of one statement; secrets revealed for the statement only. */
+/** The rows as the jsonb parameter of one statement; secrets revealed (or sealed) for the statement only. */
 const asJson = (rows: ReadonlyArray<object>) => JSON.stringify(rows)
 
-const providerColumns = (provider: Provider) => ({
-  type: provider.type,
-  name: provider.name,
-  base_url: provider.base_url,
-  settings: settingsColumn(provider.bedrock)
-})
+export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Service) => {
+  /** The settings column and its key id: the JSON sealed with the primary key, NULL without settings. */
+  const sealedSettings = (provider: Provider) => {
+    const text = settingsText(provider.bedrock)
+    const sealed = text === null ? null : encryption.encrypt(text)
+    return { settings: sealed?.value ?? null, settings_key_id: sealed?.keyId ?? null }
+  }
 
-const providerRecord = (row: NewProviderRow) => ({
-  id: row.id,
-  ...providerColumns(row.provider),
-  display_name: row.display_name,
-  enabled: row.enabled,
-  created_at: row.created_at
-})
+  const providerRecord = (row: NewProviderRow) => ({
+    id: row.id,
+    type: row.provider.type,
+    name: row.provider.name,
+    base_url: row.provider.base_url,
+    ...sealedSettings(row.provider),
+    display_name: row.display_name,
+    enabled: row.enabled,
+    created_at: row.created_at
+  })
 
-const keyRecord = (row: NewKeyRow) => ({ ...row, api_key: Redacted.value(row.api_key) })
+  const keyRecord = (row: NewKeyRow) => {
+    const sealed = encryption.encrypt(Redacted.value(row.api_key))
+    return { ...row, api_key: sealed.value, api_key_key_id: sealed.keyId }
+  }
 
-export const make = (sql: SqlClient.SqlClient) => {
+  const decodeRows = (rows: ReadonlyArray<unknown>) =>
+    decodeProviderRows(rows).pipe(
+      Effect.mapError((error) => new DatabaseError({ step: "load providers", reason: error.message })),
+      Effect.flatMap((decoded) => Either.all(decoded.map(toStoredRow(encryption))))
+    )
+
   /** Every provider with its keys (oldest first), soft-deleted and disabled ones included, in name order. */
   const load = sql`
-    select p.id, p.type::text as type, p.name, p.display_name, p.enabled, p.deleted, p.base_url, p.settings,
-      coalesce(k.keys, '{}') as keys
+    select p.id, p.type::text as type, p.name, p.display_name, p.enabled, p.deleted, p.base_url,
+      p.settings, p.settings_key_id, coalesce(k.keys, '{}') as keys, coalesce(k.key_ids, '{}') as key_ids
     from ai_providers p
     left join lateral (
-      select array_agg(api_key order by created_at, id) as keys from ai_provider_keys where provider_id = p.id
+      select array_agg(api_key order by created_at, id) as keys,
+        array_agg(api_key_key_id order by created_at, id) as key_ids
+      from ai_provider_keys where provider_id = p.id
     ) k on true
     order by p.name`.pipe(
     Effect.catchTag("SqlError", failWith("load providers")),
-    Effect.flatMap((rows) =>
-      decodeRows(rows).pipe(
-        Effect.mapError((error) => new DatabaseError({ step: "load providers", reason: error.message }))
-      )
-    ),
-    Effect.map((rows): ReadonlyArray<StoredRow> => rows.map(toStoredRow)),
+    Effect.flatMap(decodeRows),
     Effect.withSpan("ProviderStore.load")
   )
 
@@ -96,16 +106,16 @@ export const make = (sql: SqlClient.SqlClient) => {
     yield* sql`
       with providers as (
         insert into ai_providers
-          (id, type, name, display_name, enabled, base_url, settings, created_at, updated_at)
-        select id, type, name, display_name, enabled, base_url, settings, created_at, created_at
+          (id, type, name, display_name, enabled, base_url, settings, settings_key_id, created_at, updated_at)
+        select id, type, name, display_name, enabled, base_url, settings, settings_key_id, created_at, created_at
         from jsonb_to_recordset(${asJson(rows.providers.map(providerRecord))}::jsonb) as r(
           id uuid, type ai_provider_type, name text, display_name text, enabled boolean, base_url text,
-          settings jsonb, created_at timestamptz)
+          settings text, settings_key_id text, created_at timestamptz)
       ), keys as (
-        insert into ai_provider_keys (id, provider_id, api_key, created_at, updated_at)
-        select id, provider_id, api_key, created_at, created_at
+        insert into ai_provider_keys (id, provider_id, api_key, api_key_key_id, created_at, updated_at)
+        select id, provider_id, api_key, api_key_key_id, created_at, created_at
         from jsonb_to_recordset(${asJson(rows.keys.map(keyRecord))}::jsonb) as r(
-          id uuid, provider_id uuid, api_key text, created_at timestamptz)
+          id uuid, provider_id uuid, api_key text, api_key_key_id text, created_at timestamptz)
       )
       insert into audit_logs
         (id, time, user_id, action, resource_type, resource_id, resource_target, diff, request_id)
@@ -120,11 +130,10 @@ export const make = (sql: SqlClient.SqlClient) => {
   /** Rewrites the canonical fields of one provider (adopting the environment's). */
   const updateConfiguration = Effect.fn("ProviderStore.updateConfiguration")(
     function*(id: string, provider: Provider, at: Date) {
-      const columns = providerColumns(provider)
+      const { settings, settings_key_id } = sealedSettings(provider)
       yield* sql`
-        update ai_providers set type = ${columns.type}::ai_provider_type, base_url = ${columns.base_url},
-          settings = ${columns.settings === null ? null : JSON.stringify(columns.settings)}::jsonb,
-          updated_at = ${at}
+        update ai_providers set type = ${provider.type}::ai_provider_type, base_url = ${provider.base_url},
+          settings = ${settings}, settings_key_id = ${settings_key_id}, updated_at = ${at}
         where id = ${id}`.pipe(Effect.catchTag("SqlError", failWith("update provider")))
     }
   )
@@ -135,13 +144,21 @@ export const make = (sql: SqlClient.SqlClient) => {
       .pipe(Effect.catchTag("SqlError", failWith(deleted ? "delete provider" : "restore provider")))
   })
 
-  /** Deletes a provider's keys and returns them, for their audit entries. */
-  const deleteKeys = Effect.fn("ProviderStore.deleteKeys")(function*(providerId: string) {
-    const rows = yield* sql<{ id: string; api_key: string }>`
-      delete from ai_provider_keys where provider_id = ${providerId} returning id, api_key`.pipe(
+  /** Deletes a provider's keys and returns them (decrypted), for their audit entries. */
+  const deleteKeys = Effect.fn("ProviderStore.deleteKeys")(function*(provider: { id: string; name: string }) {
+    const rows = yield* sql<{ id: string; api_key: string; api_key_key_id: string | null }>`
+      delete from ai_provider_keys where provider_id = ${provider.id} returning id, api_key, api_key_key_id`.pipe(
       Effect.catchTag("SqlError", failWith("delete keys"))
     )
-    return rows.map((row): DeletedKey => ({ id: row.id, api_key: Redacted.make(row.api_key) }))
+    const deleted: Array<DeletedKey> = []
+    for (const row of rows) {
+      const apiKey = yield* encryption.decrypt(row.api_key, row.api_key_key_id, {
+        provider: provider.name,
+        column: "ai_provider_keys.api_key"
+      })
+      deleted.push({ id: row.id, api_key: Redacted.make(apiKey) })
+    }
+    return deleted
   })
 
   const insertAudit = (rows: ReadonlyArray<AuditRow>) => insert({ providers: [], keys: [], audit: rows })
@@ -149,7 +166,11 @@ export const make = (sql: SqlClient.SqlClient) => {
   return { load, insert, insertAudit, updateConfiguration, setDeleted, deleteKeys }
 }
 
-/** Requires the SQL client; one transaction around its methods is the caller's (see `SeedLock`). */
+/**
+ * Requires the SQL client and the encryption keys: every value of an encrypted column is sealed on its way
+ * in and opened on its way out, here and nowhere else. One transaction around its methods is the caller's
+ * (see `SeedLock`).
+ */
 export class ProviderStore extends Effect.Service<ProviderStore>()("ai-provider-seed/ProviderStore", {
-  effect: Effect.map(SqlClient.SqlClient, make)
+  effect: Effect.all([SqlClient.SqlClient, Encryption]).pipe(Effect.map(([sql, encryption]) => make(sql, encryption)))
 }) {}

@@ -3,13 +3,20 @@
  * first thing in the transaction it protects. Its lifetime is the transaction's, so commit, rollback,
  * a defect or an interruption all release it and nothing leaks into the pool; and it still holds
  * behind PgBouncer in transaction mode, where session locks do not.
+ *
+ * Every transaction that reads or writes providers runs here, so the checks it needs live here too, in
+ * the lock's own statement: the schema's version (behind: migrate under the migrations lock, then try
+ * once more) and the encryption keys registered in `dbcrypt_keys` (they must match the configured ones
+ * before anything is read or written).
  */
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Cause } from "effect"
-import { Clock, Context, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
+import { Clock, Context, Data, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
 import { LockIDAIProvidersEnvSeed } from "../core/LockIds.js"
+import { type DbcryptKeyRow, Encryption, type EncryptionKeyMismatch, type NewDbcryptKey } from "../crypto/Encryption.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
+import { latestMigration, Migrations, migrationsTable } from "./Migrations.js"
 
 export const seedLockId = LockIDAIProvidersEnvSeed
 export const defaultLockTimeout = Duration.seconds(30)
@@ -56,18 +63,44 @@ export interface LockOptions {
   readonly readOnly?: boolean
 }
 
-/** What the bounded lock needs from the database; `layer` gives the SQL ones, tests give their own. */
+/** What the lock's statement reads beside the lock. */
+export interface LockProbe {
+  /** The highest migration applied. */
+  readonly schemaVersion: number
+  readonly keyRows: ReadonlyArray<DbcryptKeyRow>
+}
+
+/** The transaction's own timeouts, whatever the database's defaults are. */
+export interface SessionTimeouts {
+  /** Bounds every statement, the lock's wait included. */
+  readonly statement: Duration.Duration
+  readonly lock: Duration.Duration
+  /** Ends the transaction (and frees the lock) if this program stops between statements. */
+  readonly idleInTransaction: Duration.Duration
+}
+
+/** What the bounded lock needs from the database; `sqlPrimitives` gives the SQL ones, tests give their own. */
 export interface LockPrimitives {
   readonly transaction: <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
-  readonly begin: (options: { readonly readOnly: boolean; readonly serverTimeout: Duration.Duration }) => Effect.Effect<
+  /** One statement: the timeouts, and read-only mode for readers. */
+  readonly begin: (options: { readonly readOnly: boolean; readonly timeouts: SessionTimeouts }) => Effect.Effect<
     void,
     SqlError
   >
-  /** Waits for the lock inside the current transaction. */
-  readonly acquire: (mode: LockMode) => Effect.Effect<void, SqlError>
+  /** Waits for the lock inside the current transaction and reads the probe, in one statement. */
+  readonly acquire: (mode: LockMode) => Effect.Effect<LockProbe, SqlError>
+  /** Registers the primary encryption key (once, even when replicas race). */
+  readonly registerKey: (key: NewDbcryptKey) => Effect.Effect<void, SqlError>
   /** Who holds the lock, asked on a connection of its own (the waiting transaction may be aborted). */
   readonly holders: Effect.Effect<ReadonlyArray<LockHolder>, SqlError>
 }
+
+/** The schema is older than this program: migrate, then try again. */
+class SchemaBehind extends Data.TaggedError("SchemaBehind")<{ readonly version: number }> {}
+const isSchemaBehind = (error: unknown): error is SchemaBehind => error instanceof SchemaBehind
+
+/** PostgreSQL's "undefined table": the probe ran on a database the migrations have not reached yet. */
+const undefinedTable = "42P01"
 
 /** Provided to a locked body: how long it waited for the lock, for reports and spans. */
 export class LockWait extends Context.Tag("ai-provider-seed/LockWait")<LockWait, { readonly waitedMs: number }>() {}
@@ -90,10 +123,16 @@ const LockHolderRow = Schema.Tuple(
   Schema.String
 )
 
-/** The server's own `lock_timeout` is a backstop, in case the client-side cancel cannot get through. */
+/** The server's own timeouts are a backstop, in case the client-side cancel cannot get through. */
 const serverGrace = Duration.seconds(5)
+const idleInTransaction = Duration.seconds(60)
 
-export const make = (primitives: LockPrimitives) => {
+export interface LockChecks {
+  readonly migrate: Effect.Effect<unknown, DatabaseError>
+  readonly encryption: Pick<typeof Encryption.Service, "verify">
+}
+
+export const make = (primitives: LockPrimitives, checks: LockChecks) => {
   const timedOut = (started: number) =>
     Effect.gen(function*() {
       const waitedMs = (yield* Clock.currentTimeMillis) - started
@@ -111,36 +150,55 @@ export const make = (primitives: LockPrimitives) => {
   const acquireBounded = (options: LockOptions) =>
     Effect.gen(function*() {
       const timeout = Duration.decode(options.timeout ?? defaultLockTimeout)
+      const serverTimeout = Duration.sum(timeout, serverGrace)
       const started = yield* Clock.currentTimeMillis
       yield* primitives.begin({
         readOnly: options.readOnly ?? false,
-        serverTimeout: Duration.sum(timeout, serverGrace)
+        timeouts: { statement: serverTimeout, lock: serverTimeout, idleInTransaction }
       })
       const acquired = yield* primitives.acquire(options.mode ?? "exclusive").pipe(
         Effect.timeoutOption(timeout),
-        Effect.catchIf((error) => sqlStateOf(error).sqlState === "55P03", () => Effect.succeedNone)
+        Effect.catchIf((error) => sqlStateOf(error).sqlState === "55P03", () => Effect.succeedNone),
+        Effect.catchIf(
+          (error) => sqlStateOf(error).sqlState === undefinedTable,
+          () => new SchemaBehind({ version: 0 })
+        )
       )
       if (Option.isNone(acquired)) return yield* timedOut(started)
       const waitedMs = (yield* Clock.currentTimeMillis) - started
       yield* Effect.annotateCurrentSpan("lock_wait_ms", waitedMs)
-      return waitedMs
+      return { waitedMs, probe: acquired.value }
     }).pipe(
       Effect.catchTag("SqlError", (error) => Effect.fail(DatabaseError.fromSqlError("take the seed lock")(error))),
       Effect.withSpan("SeedLock.acquire")
     )
 
-  /** Runs `body` in one transaction that holds the seed lock, waiting at most `timeout` for it. */
-  const withLock = <A, E, R>(
-    body: Effect.Effect<A, E, R>,
-    options: LockOptions = {}
-  ): Effect.Effect<A, E | LockTimeout | DatabaseError, Exclude<R, LockWait>> =>
+  /** The schema is current and the keys match, before the body reads or writes anything. */
+  const check = (probe: LockProbe, options: LockOptions) =>
     Effect.gen(function*() {
-      const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<E | LockTimeout | DatabaseError>>())
+      if (probe.schemaVersion < latestMigration) return yield* new SchemaBehind({ version: probe.schemaVersion })
+      const unregistered = yield* checks.encryption.verify(probe.keyRows)
+      if (Option.isSome(unregistered) && options.readOnly !== true) {
+        yield* primitives.registerKey(unregistered.value).pipe(
+          Effect.catchTag("SqlError", (error) =>
+            Effect.fail(DatabaseError.fromSqlError("register the encryption key")(error)))
+        )
+      }
+    })
+
+  type Failure<E> = E | LockTimeout | DatabaseError | EncryptionKeyMismatch
+
+  const attempt = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions) =>
+    Effect.gen(function*() {
+      const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<Failure<E> | SchemaBehind>>())
       // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
       const [result, commit] = yield* primitives.transaction(
-        Effect.flatMap(acquireBounded(options), (waitedMs) => Effect.provideService(body, LockWait, { waitedMs }))
+        Effect.flatMap(acquireBounded(options), ({ probe, waitedMs }) =>
+          Effect.zipRight(check(probe, options), Effect.provideService(body, LockWait, { waitedMs })))
           .pipe(
-            Effect.tapErrorCause((cause) => Ref.set(bodyFailure, Option.some(cause))),
+            Effect.tapErrorCause((cause) =>
+              Ref.set(bodyFailure, Option.some(cause))
+            ),
             Effect.flatMap((result) =>
               Effect.map(Effect.makeSpan("SeedLock.commit"), (span) => [result, span] as const)
             )
@@ -168,20 +226,48 @@ export const make = (primitives: LockPrimitives) => {
       Effect.mapError((error) => error instanceof SqlError ? DatabaseError.fromSqlError("transaction")(error) : error)
     )
 
+  /**
+   * Runs `body` in one transaction that holds the seed lock, waiting at most `timeout` for it, on a
+   * current schema with matching encryption keys. A schema that is behind is migrated first (in a
+   * transaction of its own, under the migrations lock), then the body runs in a new transaction.
+   */
+  const withLock = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions = {}) =>
+    attempt(body, options).pipe(
+      Effect.catchIf(isSchemaBehind, () =>
+        Effect.zipRight(
+          checks.migrate,
+          attempt(body, options).pipe(
+            Effect.catchIf(isSchemaBehind, ({ version }) =>
+              new DatabaseError({
+                step: "check the schema",
+                reason:
+                  `the schema is at migration ${version} after migrating, but this program needs ${latestMigration}`
+              }))
+          )
+        ))
+    )
+
   return { withLock }
 }
 
 export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({
   transaction: sql.withTransaction,
-  begin: ({ readOnly, serverTimeout }) =>
-    Effect.zipRight(
-      readOnly ? sql`set transaction read only` : Effect.void,
-      sql`select set_config('lock_timeout', ${`${Duration.toMillis(serverTimeout)}ms`}, true)`
-    ).pipe(Effect.asVoid),
+  begin: ({ readOnly, timeouts }) =>
+    sql`select set_config('statement_timeout', ${millis(timeouts.statement)}, true),
+      set_config('lock_timeout', ${millis(timeouts.lock)}, true),
+      set_config('idle_in_transaction_session_timeout', ${millis(timeouts.idleInTransaction)}, true),
+      set_config('transaction_read_only', ${readOnly ? "on" : "off"}, true)`.pipe(Effect.asVoid),
   acquire: (mode) =>
-    (mode === "shared"
-      ? sql`select pg_advisory_xact_lock_shared(${String(seedLockId)}::bigint)`
-      : sql`select pg_advisory_xact_lock(${String(seedLockId)}::bigint)`).pipe(Effect.asVoid),
+    sql`select ${mode === "shared" ? sql`pg_advisory_xact_lock_shared` : sql`pg_advisory_xact_lock`}(
+        ${String(seedLockId)}::bigint)::text as locked,
+      (select coalesce(max(migration_id), 0) from ${sql(migrationsTable)})::int as schema_version,
+      (select coalesce(json_agg(json_build_object(
+        'active_key_digest', active_key_digest, 'revoked_key_digest', revoked_key_digest, 'test', test)), '[]')
+       from dbcrypt_keys) as key_rows`.pipe(Effect.flatMap(decodeProbe)),
+  registerKey: (key) =>
+    sql`insert into dbcrypt_keys (number, active_key_digest, test)
+      select coalesce(max(number), 0) + 1, ${key.active_key_digest}, ${key.test} from dbcrypt_keys
+      on conflict do nothing`.pipe(Effect.asVoid),
   // On a connection of its own: the waiting transaction's connection is busy and may be aborted.
   holders: Effect.scoped(Effect.flatMap(sql.reserve, (connection) =>
     connection.executeValues(
@@ -194,7 +280,30 @@ export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({
     ))).pipe(Effect.flatMap(decodeHolders))
 })
 
-/** Requires the SQL client; tests build it over their own primitives with `SeedLock.make(make(...))`. */
+const millis = (duration: Duration.Duration) => `${Duration.toMillis(duration)}ms`
+
+const ProbeRow = Schema.Struct({
+  schema_version: Schema.Number,
+  key_rows: Schema.Array(Schema.Struct({
+    active_key_digest: Schema.NullOr(Schema.String),
+    revoked_key_digest: Schema.NullOr(Schema.String),
+    test: Schema.String
+  }))
+})
+
+const decodeProbe = (rows: ReadonlyArray<unknown>) =>
+  Schema.decodeUnknown(ProbeRow)(rows[0]).pipe(
+    Effect.map((row): LockProbe => ({ schemaVersion: row.schema_version, keyRows: row.key_rows })),
+    Effect.orDie
+  )
+
+/** Requires the SQL client, the migrations and the encryption keys; tests build it over their own primitives. */
 export class SeedLock extends Effect.Service<SeedLock>()("ai-provider-seed/SeedLock", {
-  effect: Effect.map(SqlClient.SqlClient, (sql) => make(sqlPrimitives(sql)))
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const migrations = yield* Migrations
+    const encryption = yield* Encryption
+    return make(sqlPrimitives(sql), { migrate: migrations.migrate, encryption })
+  }),
+  dependencies: [Migrations.Default]
 }) {}

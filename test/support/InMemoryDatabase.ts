@@ -3,11 +3,13 @@
  * through the production row transformation), no-op migrations, and a seed lock whose "transaction"
  * keeps the store's state on success and restores it on any failure, as PostgreSQL would.
  */
-import { type Duration, Effect, Layer, Redacted, Ref } from "effect"
+import { type Duration, Effect, Either, Layer, Redacted, Ref } from "effect"
 import type { AuditRow } from "../../src/audit/Audit.js"
-import { Migrations } from "../../src/db/Migrations.js"
-import { settingsColumn, toStoredRow } from "../../src/db/ProviderRows.js"
-import { type make as makeStore, ProviderStore, type StoreError } from "../../src/db/ProviderStore.js"
+import { make as makeEncryption } from "../../src/crypto/Encryption.js"
+import type { DatabaseError } from "../../src/db/DatabaseError.js"
+import { latestMigration, Migrations } from "../../src/db/Migrations.js"
+import { settingsText, toStoredRow } from "../../src/db/ProviderRows.js"
+import { type make as makeStore, ProviderStore } from "../../src/db/ProviderStore.js"
 import { type LockHolder, type LockPrimitives, make as makeSeedLock, SeedLock } from "../../src/db/SeedLock.js"
 import { Seeder } from "../../src/seed/Seeder.js"
 
@@ -20,7 +22,8 @@ export interface ProviderTableRow {
   readonly enabled: boolean
   readonly deleted: boolean
   readonly base_url: string
-  readonly settings: unknown
+  /** The JSON text (plaintext: the mock runs without keys). */
+  readonly settings: string | null
   readonly created_at: Date
 }
 
@@ -45,12 +48,15 @@ type StoreMethod = keyof ReturnType<typeof makeStore>
 
 export interface Faults {
   /** Makes one store method fail. */
-  readonly failOn?: { readonly method: StoreMethod; readonly error: StoreError }
+  readonly failOn?: { readonly method: StoreMethod; readonly error: DatabaseError }
   /** The lock is held elsewhere forever, by these sessions. */
   readonly lockHeldBy?: ReadonlyArray<LockHolder>
   /** The lock is granted after this long. */
   readonly lockGrantedAfter?: Duration.DurationInput
 }
+
+/** The mock stores plaintext: no keys are configured. */
+const encryption = makeEncryption([])
 
 export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
   Effect.gen(function*() {
@@ -64,13 +70,16 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
     const store = ProviderStore.make({
       load: Effect.zipRight(
         call("load"),
-        Effect.map(Ref.get(state), (s) =>
-          s.providers.slice().sort((a, b) =>
-            a.name < b.name ? -1 : 1
-          ).map((row) =>
-            toStoredRow({
-              ...row,
-              keys: s.keys.filter((key) => key.provider_id === row.id).map((key) => key.api_key)
+        Effect.flatMap(Ref.get(state), (s) =>
+          Either.all(
+            s.providers.slice().sort((a, b) => a.name < b.name ? -1 : 1).map((row) => {
+              const keys = s.keys.filter((key) => key.provider_id === row.id)
+              return toStoredRow(encryption)({
+                ...row,
+                settings_key_id: null,
+                keys: keys.map((key) => key.api_key),
+                key_ids: keys.map(() => null)
+              })
             })
           ))
       ),
@@ -86,7 +95,7 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
                 type: provider.type,
                 name: provider.name,
                 base_url: provider.base_url,
-                settings: settingsColumn(provider.bedrock),
+                settings: settingsText(provider.bedrock),
                 deleted: false
               }))
             ],
@@ -107,7 +116,7 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
                   ...p,
                   type: provider.type,
                   base_url: provider.base_url,
-                  settings: settingsColumn(provider.bedrock)
+                  settings: settingsText(provider.bedrock)
                 }
                 : p
             )
@@ -121,13 +130,13 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
             providers: s.providers.map((p) => p.id === id ? { ...p, deleted, enabled: !deleted } : p)
           }))
         ),
-      deleteKeys: (providerId) =>
+      deleteKeys: (provider) =>
         Effect.zipRight(
           call("deleteKeys"),
           Effect.flatMap(Ref.get(state), (s) => {
-            const deleted = s.keys.filter((key) => key.provider_id === providerId)
+            const deleted = s.keys.filter((key) => key.provider_id === provider.id)
             return Effect.as(
-              update((s) => ({ ...s, keys: s.keys.filter((key) => key.provider_id !== providerId) })),
+              update((s) => ({ ...s, keys: s.keys.filter((key) => key.provider_id !== provider.id) })),
               deleted.map((key) => ({ id: key.id, api_key: Redacted.make(key.api_key) }))
             )
           })
@@ -152,17 +161,19 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
         }),
       begin: () => Effect.void,
       acquire: () =>
-        faults.lockHeldBy !== undefined
+        (faults.lockHeldBy !== undefined
           ? Effect.never
           : faults.lockGrantedAfter !== undefined
           ? Effect.sleep(faults.lockGrantedAfter)
-          : Effect.void,
+          : Effect.void).pipe(Effect.as({ schemaVersion: latestMigration, keyRows: [] })),
+      registerKey: () => Effect.void,
       holders: Effect.succeed(faults.lockHeldBy ?? [])
     }
+    const migrations = Migrations.make({ migrate: Effect.succeed([]) })
     const services = Layer.mergeAll(
       Layer.succeed(ProviderStore, store),
-      Layer.succeed(SeedLock, SeedLock.make(makeSeedLock(primitives))),
-      Layer.succeed(Migrations, Migrations.make({ migrate: Effect.succeed([]) }))
+      Layer.succeed(SeedLock, SeedLock.make(makeSeedLock(primitives, { migrate: migrations.migrate, encryption }))),
+      Layer.succeed(Migrations, migrations)
     )
     return {
       state,

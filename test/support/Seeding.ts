@@ -70,7 +70,7 @@ export const snapshot = Effect.gen(function*() {
     deleted: boolean
     base_url: string
     settings: unknown
-  }>`select id, name, type, display_name, enabled, deleted, base_url, settings from ai_providers order by name`
+  }>`select id, name, type, display_name, enabled, deleted, base_url, settings::jsonb as settings from ai_providers order by name`
   const keys = yield* sql<{ name: string; api_key: string }>`
     select p.name, k.api_key from ai_provider_keys k join ai_providers p on p.id = k.provider_id
     order by p.name, k.api_key`

@@ -14,16 +14,16 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("Migrations", (it) =>
         Array.from({ length: 8 }, () => migrate.pipe(Effect.provide(pool(url, { maxConnections: 2 })))),
         { concurrency: "unbounded" }
       )
-      expect(applied.map((migrations) => migrations.length).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 1])
+      expect(applied.map((migrations) => migrations.length).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 2])
 
       const sql = yield* SqlClient.SqlClient
       const tables = yield* sql<{ table_name: string }>`
         select table_name from information_schema.tables where table_schema = 'public' order by table_name`
       expect(tables.map((row) => row.table_name)).toEqual(
-        ["ai_provider_keys", "ai_provider_seed_migrations", "ai_providers", "audit_logs"]
+        ["ai_provider_keys", "ai_provider_seed_migrations", "ai_providers", "audit_logs", "dbcrypt_keys"]
       )
       const recorded = yield* sql<{ count: string }>`select count(*) as count from ${sql(migrationsTable)}`
-      expect(recorded[0]?.count).toBe("1")
+      expect(recorded[0]?.count).toBe("2")
       // Idempotent afterwards.
       expect(yield* migrate).toEqual([])
     }))

@@ -2,12 +2,14 @@ import { SqlClient, Statement } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Redacted, Ref } from "effect"
 import { BedrockSettings, StoredProvider, UnreadableProvider } from "../../../src/core/Provider.js"
+import { Encryption } from "../../../src/crypto/Encryption.js"
 import { migrate } from "../../../src/db/Migrations.js"
 import { ProviderStore } from "../../../src/db/ProviderStore.js"
 import * as Rows from "../../support/Rows.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 
-const Store = ProviderStore.Default.pipe(Layer.provideMerge(TestDatabase.layer()))
+/** Plaintext on purpose: these tests read the stored row format (encryption has its own tests). */
+const Store = ProviderStore.Default.pipe(Layer.provide(Encryption.plaintext), Layer.provideMerge(TestDatabase.layer()))
 
 const reset = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -76,7 +78,9 @@ layer(Store, { excludeTestServices: true })("ProviderStore", (it) => {
         audit: []
       })
       yield* sql`update ai_providers set deleted = true, enabled = false where id = ${deleted.id}`
-      const [raw] = yield* sql<{ settings: unknown }>`select settings from ai_providers where name = 'bedrock'`
+      const [raw] = yield* sql<
+        { settings: unknown }
+      >`select settings::jsonb as settings from ai_providers where name = 'bedrock'`
       expect(raw?.settings).toEqual({
         _type: "bedrock",
         _version: 1,

@@ -8,7 +8,8 @@ import {
   StoredProvider,
   UnreadableProvider
 } from "../../../src/core/Provider.js"
-import { SettingsColumn, toStoredRow } from "../../../src/db/ProviderRows.js"
+import { make as makeEncryption } from "../../../src/crypto/Encryption.js"
+import { SettingsColumn, settingsText, toStoredRow } from "../../../src/db/ProviderRows.js"
 
 const openai = new DesiredProvider({
   name: "openai",
@@ -57,9 +58,12 @@ const canonical = (
 
 const encodeSettings = Schema.encodeSync(SettingsColumn)
 
+const readRow = (row: Parameters<ReturnType<typeof toStoredRow>>[0]) =>
+  Either.getOrThrow(toStoredRow(makeEncryption([]))(row))
+
 /** The stored row the seed would write for a provider, read back through the row transformation. */
 const roundTrip = (provider: DesiredProvider) =>
-  toStoredRow({
+  readRow({
     id: "7f1f0000-0000-4000-8000-000000000001",
     type: provider.type,
     name: provider.name,
@@ -67,8 +71,10 @@ const roundTrip = (provider: DesiredProvider) =>
     enabled: true,
     deleted: false,
     base_url: provider.base_url,
-    settings: encodeSettings(provider.bedrock),
-    keys: provider.keys.map(Redacted.value)
+    settings: settingsText(provider.bedrock),
+    settings_key_id: null,
+    keys: provider.keys.map(Redacted.value),
+    key_ids: provider.keys.map(() => null)
   })
 
 // Small pools make equal and unequal pairs both frequent.
@@ -116,7 +122,7 @@ describe("Canonical", () => {
   })
 
   it("reads an undecodable stored blob as unreadable, naming the paths but no values", () => {
-    const row = toStoredRow({
+    const row = readRow({
       id: "7f1f0000-0000-4000-8000-000000000002",
       type: "anthropic",
       name: "broken",
@@ -124,8 +130,15 @@ describe("Canonical", () => {
       enabled: true,
       deleted: false,
       base_url: "",
-      settings: { _type: "bedrock", _version: 2, access_key: 42, access_key_secret: "leaked-secret-value" },
-      keys: []
+      settings: JSON.stringify({
+        _type: "bedrock",
+        _version: 2,
+        access_key: 42,
+        access_key_secret: "leaked-secret-value"
+      }),
+      settings_key_id: null,
+      keys: [],
+      key_ids: []
     })
     expect(row).toBeInstanceOf(UnreadableProvider)
     const { reason } = row as UnreadableProvider

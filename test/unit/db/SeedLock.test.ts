@@ -1,8 +1,18 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, TestClock } from "effect"
+import { Effect, Fiber, Ref, TestClock } from "effect"
+import { makeCipher } from "../../../src/crypto/Cipher.js"
+import { make as makeEncryption } from "../../../src/crypto/Encryption.js"
 import { DatabaseError } from "../../../src/db/DatabaseError.js"
-import { LockHolder, type LockPrimitives, LockTimeout, make } from "../../../src/db/SeedLock.js"
+import { latestMigration } from "../../../src/db/Migrations.js"
+import {
+  type LockChecks,
+  LockHolder,
+  type LockPrimitives,
+  type LockProbe,
+  LockTimeout,
+  make as makeLock
+} from "../../../src/db/SeedLock.js"
 
 const holder = new LockHolder({
   pid: 4242,
@@ -12,13 +22,19 @@ const holder = new LockHolder({
   mode: "ExclusiveLock"
 })
 
+const current: LockProbe = { schemaVersion: latestMigration, keyRows: [] }
+
 /** A database where somebody else holds the lock forever. */
 const contended: LockPrimitives = {
   transaction: (body) => body,
   begin: () => Effect.void,
   acquire: () => Effect.never,
+  registerKey: () => Effect.void,
   holders: Effect.succeed([holder])
 }
+
+const plaintext: LockChecks = { migrate: Effect.void, encryption: makeEncryption([]) }
+const make = (primitives: LockPrimitives, checks: LockChecks = plaintext) => makeLock(primitives, checks)
 
 describe("SeedLock bound (TestClock)", () => {
   it.effect("fails with LockTimeout exactly at the bound, naming the holders", () =>
@@ -36,7 +52,7 @@ describe("SeedLock bound (TestClock)", () => {
 
   it.effect("runs the body once the lock is granted within the bound", () =>
     Effect.gen(function*() {
-      const lock = make({ ...contended, acquire: () => Effect.sleep("200 millis") })
+      const lock = make({ ...contended, acquire: () => Effect.as(Effect.sleep("200 millis"), current) })
       const fiber = yield* Effect.fork(lock.withLock(Effect.succeed("seeded"), { timeout: "500 millis" }))
       yield* TestClock.adjust("200 millis")
       expect(yield* Fiber.join(fiber)).toBe("seeded")
@@ -54,7 +70,7 @@ describe("SeedLock bound (TestClock)", () => {
 
 describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
   const lostConnection = new SqlError({ message: "Connection terminated unexpectedly", cause: new Error("gone") })
-  const free: LockPrimitives = { ...contended, acquire: () => Effect.void }
+  const free: LockPrimitives = { ...contended, acquire: () => Effect.succeed(current) }
 
   it.effect("a failed ROLLBACK after the body failed reports the body's failure, not a defect", () =>
     Effect.gen(function*() {
@@ -76,5 +92,63 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
       expect(error).toBeInstanceOf(DatabaseError)
       expect((error as DatabaseError).step).toBe("commit")
       expect(error.message).toContain("failed: gone")
+    }))
+})
+
+describe("SeedLock checks the schema and the keys before the body", () => {
+  const key = new Uint8Array(32).fill(7)
+  const cipher = makeCipher(key as Parameters<typeof makeCipher>[0])
+
+  it.effect("a schema behind is migrated between two attempts, and the body runs once, on the current schema", () =>
+    Effect.gen(function*() {
+      const versions = yield* Ref.make([latestMigration - 1, latestMigration])
+      const migrated = yield* Ref.make(0)
+      const bodies = yield* Ref.make(0)
+      const lock = make({
+        ...contended,
+        acquire: () =>
+          Ref.modify(
+            versions,
+            ([version, ...rest]) => [{ schemaVersion: version ?? latestMigration, keyRows: [] }, rest]
+          )
+      }, { ...plaintext, migrate: Ref.update(migrated, (n) => n + 1) })
+      expect(yield* lock.withLock(Ref.updateAndGet(bodies, (n) => n + 1))).toBe(1)
+      expect(yield* Ref.get(migrated)).toBe(1)
+    }))
+
+  it.effect("a schema still behind after migrating is a DatabaseError, not a loop", () =>
+    Effect.gen(function*() {
+      const lock = make({ ...contended, acquire: () => Effect.succeed({ schemaVersion: 0, keyRows: [] }) })
+      const error = yield* Effect.flip(lock.withLock(Effect.void))
+      expect(error).toBeInstanceOf(DatabaseError)
+      expect(error.message).toContain("after migrating")
+    }))
+
+  it.effect("keys that do not match the database fail before the body, naming the digest", () =>
+    Effect.gen(function*() {
+      const ran = yield* Ref.make(false)
+      const registered = { active_key_digest: cipher.digest, revoked_key_digest: null, test: cipher.encrypt("coder") }
+      const lock = make({ ...contended, acquire: () => Effect.succeed({ ...current, keyRows: [registered] }) })
+      const error = yield* Effect.flip(lock.withLock(Ref.set(ran, true)))
+      expect(error._tag).toBe("EncryptionKeyMismatch")
+      expect(error.message).toContain(cipher.digest)
+      expect(yield* Ref.get(ran)).toBe(false)
+    }))
+
+  it.effect("a new primary key is registered by writers, not by readers", () =>
+    Effect.gen(function*() {
+      const registrations = yield* Ref.make<Array<string>>([])
+      const lock = make(
+        {
+          ...contended,
+          acquire: () => Effect.succeed(current),
+          registerKey: (row) => Ref.update(registrations, (rows) => [...rows, row.active_key_digest])
+        },
+        { ...plaintext, encryption: makeEncryption([cipher]) }
+      )
+      yield* lock.withLock(Effect.void, { mode: "shared", readOnly: true })
+      expect(yield* Ref.get(registrations)).toEqual([])
+      yield* lock.withLock(Effect.void)
+      expect(yield* Ref.get(registrations)).toEqual([cipher.digest])
     }))
 })

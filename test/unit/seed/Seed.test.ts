@@ -225,7 +225,9 @@ describe("seed orchestration (Layer mocks, TestClock)", () => {
 
   it.effect("a configured provider whose stored settings do not decode fails naming the provider and the reason", () =>
     Effect.gen(function*() {
-      const db = yield* InMemoryDatabase.make({ providers: [storedOpenai({ settings: { _type: "vertex" } })] })
+      const db = yield* InMemoryDatabase.make({
+        providers: [storedOpenai({ settings: JSON.stringify({ _type: "vertex" }) })]
+      })
       const error = yield* Effect.flip(run(legacy, db))
       expect(error._tag).toBe("UnreadableStoredProvider")
       expect(error.message).toContain("\"openai\"")
