@@ -1,6 +1,7 @@
 import { Redacted } from "effect"
 import type { DesiredProvider, DesiredSet } from "../core/DesiredProvider.js"
 import { mask } from "../core/Mask.js"
+import { maskUrl } from "../core/UrlMask.js"
 
 /** The stable JSON shape of `config --format json` (documented in the README). Secrets masked. */
 export interface ConfigReport {
@@ -31,13 +32,13 @@ const providerReport = (provider: DesiredProvider): ConfigReport["providers"][nu
   name: provider.name,
   type: provider.type,
   source: provider.source,
-  base_url: provider.base_url,
+  base_url: maskUrl(provider.base_url),
   keys: provider.keys.map(maskSecret),
   bedrock: provider.bedrock === null ? null : {
     region: provider.bedrock.region,
     model: provider.bedrock.model,
     small_fast_model: provider.bedrock.small_fast_model,
-    base_url: provider.bedrock.base_url,
+    base_url: maskUrl(provider.bedrock.base_url),
     access_key: maskSecret(provider.bedrock.access_key),
     access_key_secret: maskSecret(provider.bedrock.access_key_secret)
   }

@@ -64,5 +64,5 @@ export const withDatabase = (options: {
 export const databaseLayer = (url: Option.Option<Redacted.Redacted<string>>) =>
   Option.match(url, {
     onNone: () => Database.layerFromConfig(),
-    onSome: (url) => Database.layer({ _tag: "Url", url })
+    onSome: (url) => Database.layer({ _tag: "Url", url }, { source: "--database-url" })
   })

@@ -6,6 +6,7 @@ import { HashConflict } from "../core/Errors.js"
 import { describeDifference } from "../core/FieldDifference.js"
 import { mask } from "../core/Mask.js"
 import { ProviderEnvironment } from "../core/ProviderEnvironment.js"
+import { maskUrl } from "../core/UrlMask.js"
 import { migrate } from "../db/Migrations.js"
 import type { StoredKeyRow, StoredProviderRow } from "../db/ProviderRows.js"
 import { ProviderStore } from "../db/ProviderStore.js"
@@ -19,10 +20,11 @@ const listed = (row: StoredProviderRow, keys: ReadonlyArray<StoredKeyRow>) => ({
   name: row.name,
   type: row.type,
   state: row.deleted ? "deleted" : row.enabled ? "enabled" : "disabled",
-  base_url: row.base_url,
+  base_url: maskUrl(row.base_url),
   keys: keys.filter((key) => key.provider_id === row.id).map((key) => mask(Redacted.value(key.api_key))),
   bedrock: row.settings === null ? null : {
     ...row.settings,
+    ...(row.settings.base_url === undefined ? {} : { base_url: maskUrl(row.settings.base_url) }),
     access_key: mask(row.settings.access_key ?? ""),
     access_key_secret: mask(row.settings.access_key_secret ?? "")
   }

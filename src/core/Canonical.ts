@@ -2,6 +2,7 @@ import { Effect, ParseResult, Redacted, Schema } from "effect"
 import type { Bedrock, DesiredProvider } from "./DesiredProvider.js"
 import { InvalidStoredSettings } from "./Errors.js"
 import type { FieldDifference } from "./FieldDifference.js"
+import { maskUrl } from "./UrlMask.js"
 
 /**
  * The fields that decide runtime behaviour (SPEC §3), empty strings where absent.
@@ -140,12 +141,6 @@ export const hash = Effect.fn("Canonical.hash")(function*(canonical: Canonical) 
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("")
 })
 
-/**
- * A non-secret value as differences show it. URLs may still carry credentials (`https://user:token@proxy/`,
- * `?api_key=...`): those parts are replaced by `***`.
- */
-const shown = (value: string): string => value.replace(/\/\/[^/?#@]*@/, "//***@").replace(/[?#].*$/, "?***")
-
 /** Field-by-field difference between a stored and a desired canonical form, in `canonicalFields` order. */
 export const difference = (stored: Canonical, desired: Canonical): ReadonlyArray<FieldDifference> => {
   const storedValues = fieldValues(stored)
@@ -157,8 +152,9 @@ export const difference = (stored: Canonical, desired: Canonical): ReadonlyArray
     return secretFields.has(field) ? [{ field, secret: true }] : [{
       field,
       secret: false,
-      stored: shown(before),
-      desired: shown(after)
+      // URLs may carry credentials (`https://user:token@proxy/`, `?api_key=...`): masked.
+      stored: maskUrl(before),
+      desired: maskUrl(after)
     }]
   })
 }

@@ -6,6 +6,7 @@ import { Clock, Effect, Redacted } from "effect"
 import { settingsBlob } from "../core/Canonical.js"
 import type { DesiredProvider } from "../core/DesiredProvider.js"
 import { mask } from "../core/Mask.js"
+import { maskUrl } from "../core/UrlMask.js"
 import type { AuditRow, NewKeyRow, NewProviderRow } from "../db/ProviderRows.js"
 import { Ids } from "./Ids.js"
 
@@ -21,6 +22,7 @@ export interface Insertions {
 export const maskedSettings = (settings: NewProviderRow["settings"]) =>
   settings === null ? null : {
     ...settings,
+    ...(settings.base_url === undefined ? {} : { base_url: maskUrl(settings.base_url) }),
     ...(settings.access_key === undefined ? {} : { access_key: mask(settings.access_key) }),
     ...(settings.access_key_secret === undefined ? {} : { access_key_secret: mask(settings.access_key_secret) })
   }
@@ -28,7 +30,7 @@ export const maskedSettings = (settings: NewProviderRow["settings"]) =>
 /** What an audit entry shows of a provider's configuration. */
 export const auditedConfiguration = (row: Pick<NewProviderRow, "type" | "base_url" | "settings">) => ({
   type: row.type,
-  base_url: row.base_url,
+  base_url: maskUrl(row.base_url),
   settings: maskedSettings(row.settings)
 })
 

@@ -168,7 +168,7 @@ describe("Canonical", () => {
 })
 
 describe("differences never show credentials carried in URLs", () => {
-  it("replaces user info and query strings with ***", () => {
+  it("replaces user info and secret query values with ***", () => {
     const desired = fromDesired({
       name: "openai",
       type: "openai",
@@ -190,7 +190,7 @@ describe("differences never show credentials carried in URLs", () => {
       field: "base_url",
       secret: false,
       stored: "https://api.openai.com/v1/",
-      desired: "https://***@proxy.test/v1/?***"
+      desired: "https://***@proxy.test/v1/?api_key=***"
     })
   })
 })
