@@ -54,24 +54,30 @@ const maskPairs = (pairs: string) =>
     (_, separator: string, name: string, value: string) => maskParameter(separator, name, value)
   )
 
-/** A host with an optional numeric port, or a bracketed IPv6 address: what an authority without userinfo looks like. */
-const hostAndPort = /^(?:\[[^\]]*\]|[^:@[\]]*)(?::\d*)?$/
-
-/** Where the user information starts and ends (`[start, end)`, then the `@`), or undefined without any. */
+/**
+ * Where the user information starts and ends (`[start, end)`, then the `@`), or undefined without any.
+ * It ends at the last `@`, wherever that is: a password may hold `@`, `:`, `/`, `?` or `#` unencoded, and no
+ * rule can tell such a password from a path or query holding `@`. The safe side: a base URL whose query
+ * holds an `@` shows its host masked too.
+ */
 const userinfoSpan = (url: string): readonly [number, number] | undefined => {
-  const firstAt = url.indexOf("@")
-  if (firstAt === -1) return undefined
+  const at = url.lastIndexOf("@")
+  if (at === -1) return undefined
   const slashes = url.indexOf("//")
-  const start = slashes !== -1 && slashes < firstAt ? slashes + 2 : 0
-  const stop = url.slice(start).search(/[?#]/)
-  const authorityEnd = stop === -1 ? url.length : start + stop
-  // WHATWG-like: the last `@` before the query ends the user information, so a password may hold `@`, `:` or `/`.
-  const at = url.lastIndexOf("@", authorityEnd - 1)
-  if (at >= start) return [start, at]
-  // An `@` only after a `?` or `#`: a query value (`?email=a@b`) when the authority is a plain host and port;
-  // otherwise a password with a raw `?` or `#`, masked up to the last `@`.
-  const authority = url.slice(start, authorityEnd).split("/")[0] ?? ""
-  return hostAndPort.test(authority) ? undefined : [start, url.lastIndexOf("@")]
+  return [slashes !== -1 && slashes < at ? slashes + 2 : 0, at]
+}
+
+/** Masks secret parameters in `text`, which starts inside the given section of a URL. */
+const maskSections = (text: string, section: "path" | "query" | "fragment"): string => {
+  if (section === "fragment") return maskPairs(text)
+  const hash = text.indexOf("#")
+  const beforeFragment = hash === -1 ? text : text.slice(0, hash)
+  const fragment = hash === -1 ? "" : `#${maskPairs(text.slice(hash + 1))}`
+  if (section === "query") return `${maskPairs(beforeFragment)}${fragment}`
+  const question = beforeFragment.indexOf("?")
+  const path = question === -1 ? beforeFragment : beforeFragment.slice(0, question)
+  const query = question === -1 ? "" : `?${maskPairs(beforeFragment.slice(question + 1))}`
+  return `${maskMatrix(path)}${query}${fragment}`
 }
 
 /**
@@ -81,12 +87,10 @@ const userinfoSpan = (url: string): readonly [number, number] | undefined => {
  */
 export const maskUrl = (url: string): string => {
   const span = userinfoSpan(url)
-  const [head, rest] = span === undefined ? ["", url] : [`${url.slice(0, span[0])}***`, url.slice(span[1])]
-  const hash = rest.indexOf("#")
-  const beforeFragment = hash === -1 ? rest : rest.slice(0, hash)
-  const fragment = hash === -1 ? "" : `#${maskPairs(rest.slice(hash + 1))}`
-  const question = beforeFragment.indexOf("?")
-  const path = question === -1 ? beforeFragment : beforeFragment.slice(0, question)
-  const query = question === -1 ? "" : `?${maskPairs(beforeFragment.slice(question + 1))}`
-  return `${head}${maskMatrix(path)}${query}${fragment}`
+  if (span === undefined) return maskSections(url, "path")
+  const [start, at] = span
+  const masked = url.slice(start, at)
+  // The masked part may have swallowed the `?` or `#`: what follows the `@` is then still query or fragment.
+  const section = masked.includes("#") ? "fragment" : masked.includes("?") ? "query" : "path"
+  return `${url.slice(0, start)}***${maskSections(url.slice(at), section)}`
 }
