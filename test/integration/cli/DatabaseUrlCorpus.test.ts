@@ -5,18 +5,15 @@
  * this file, so it also works where the server checks passwords) never appears in stdout, stderr, the
  * JSON report or the logs; an unreachable URL is still described by host, port and database.
  */
-import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { pool } from "../../../src/db/Database.js"
 import { pgProxy, selfSignedCertificate } from "../../support/PgProxy.js"
+import { roleDatabase } from "../../support/RoleDatabase.js"
 import { type CliOutcome, runCli } from "../../support/runCli.js"
-import { scratchDatabase } from "../../support/ScratchDatabase.js"
-import { adminUrl } from "../../support/TestDatabase.js"
 
 /** Every piece between the characters a URL treats specially carries the marker `Cnry`. */
 const password = "CnryA@CnryB:CnryC/CnryD?CnryE#CnryF%CnryG&CnryH=CnryI;CnryJ+CnryK"
@@ -63,29 +60,20 @@ const plainUrl = (t: Target) => `postgres://${t.role}:${encoded}@127.0.0.1:${t.p
 const corpusLayer = Layer.scoped(
   Corpus,
   Effect.gen(function*() {
-    const admin = new URL(Redacted.value(adminUrl()))
-    const sql = Context.get(yield* Layer.build(pool(adminUrl(), { maxConnections: 2 })), SqlClient.SqlClient)
-    const role = `seed_url_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`
-    // Created before the database, so dropped after it (scope finalizers run in reverse).
-    yield* Effect.acquireRelease(
-      sql.unsafe(`create role ${role} login password '${password}'`),
-      () => sql.unsafe(`drop role if exists ${role}`).pipe(Effect.orDie)
-    )
-    const { name: database } = yield* scratchDatabase(adminUrl(), "seed_urls")
-    yield* sql.unsafe(`alter database ${database} owner to ${role}`)
-    const upstream = { host: admin.hostname, port: Number(admin.port || "5432") }
+    const { database, host, port, role } = yield* roleDatabase(password)
+    const upstream = { host, port }
     const certificate = yield* selfSignedCertificate
     const socketDir = yield* temporaryDirectory
     const defaultSocketDir = yield* temporaryDirectory
     const emptyDir = yield* temporaryDirectory
     const v6 = yield* pgProxy({ listen: { host: "::1" }, upstream })
     const tls = yield* pgProxy({ listen: { host: "127.0.0.1" }, upstream, tls: certificate })
-    yield* pgProxy({ listen: { path: Path.join(socketDir, `.s.PGSQL.${upstream.port}`) }, upstream })
+    yield* pgProxy({ listen: { path: Path.join(socketDir, `.s.PGSQL.${port}`) }, upstream })
     yield* pgProxy({ listen: { path: Path.join(defaultSocketDir, ".s.PGSQL.5432") }, upstream })
     const reachable: Target = {
       role,
       database,
-      port: upstream.port,
+      port,
       v6Port: v6.port,
       tlsPort: tls.port,
       socketDir,
