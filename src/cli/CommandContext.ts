@@ -61,6 +61,6 @@ export const withDatabase = (url: Option.Option<Redacted.Redacted<string>>) =>
     effect,
     DatabaseServices.pipe(Layer.provideMerge(Option.match(url, {
       onNone: () => Database.layerFromConfig(),
-      onSome: (url) => Database.layer({ _tag: "Url", url })
+      onSome: (url) => Database.layer({ _tag: "Url", url }, { source: "--database-url" })
     })))
   )

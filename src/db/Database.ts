@@ -3,8 +3,14 @@
  * The result is an `@effect/sql-pg` pool, provided as both `PgClient` and `SqlClient`.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { DatabaseError } from "./DatabaseError.js"
+import type { SqlError } from "@effect/sql/SqlError"
+import type { Redacted } from "effect"
+import { Config, Duration, Effect, Layer, Option } from "effect"
+import * as Fs from "node:fs/promises"
+import type { ConnectionOptions } from "node:tls"
+import { InvalidConfiguration } from "../core/Errors.js"
+import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
+import * as DatabaseUrl from "./DatabaseUrl.js"
 import { EmbeddedPostgres } from "./EmbeddedPostgres.js"
 
 /** Every connection says who it is, so an operator can recognize the seed in `pg_stat_activity`. */
@@ -30,26 +36,99 @@ export const selectionFromConfig: Config.Config<DatabaseSelection> = Config.all(
 export interface PoolOptions {
   /** Two at least: cancelling a statement that waits on a lock needs a free connection. */
   readonly maxConnections?: number
+  /** Default 10 seconds; a URL's `connect_timeout` wins. */
   readonly connectTimeout?: Duration.DurationInput
+  /** What an invalid URL is reported as: `DATABASE_URL` (default) or `--database-url`. */
+  readonly source?: string
 }
 
-export const pool = (url: Redacted.Redacted<string>, options: PoolOptions = {}) =>
-  PgClient.layer({
-    url,
-    applicationName,
-    maxConnections: Math.max(2, options.maxConnections ?? 4),
-    connectTimeout: options.connectTimeout ?? Duration.seconds(10)
-  }).pipe(Layer.mapError((error) => DatabaseError.fromSqlError(`connect to ${describeUrl(url)}`)(error)))
+/** node-postgres' `ssl` option: false for plaintext. */
+type Tls = boolean | ConnectionOptions
 
-/** Host, port and database of a URL: never its password. */
-export const describeUrl = (url: Redacted.Redacted<string>): string => {
-  try {
-    const parsed = new URL(Redacted.value(url))
-    return `${parsed.hostname || "localhost"}:${parsed.port || "5432"}${parsed.pathname || "/"}`
-  } catch {
-    return "(an unparseable database URL)"
+/**
+ * libpq's `sslmode` as node-postgres connections, which cannot fall back on their own: `prefer` (the
+ * default) tries TLS without verification and, when the server has no TLS or refuses it, plaintext;
+ * `allow` tries plaintext and, when the server refuses it, TLS. `require` encrypts without verifying
+ * (verifies the chain like `verify-ca` when `sslrootcert` is given, as libpq does); `verify-ca` checks the
+ * chain; `verify-full` the chain and the host name. Without `sslrootcert` the system's authorities are used.
+ */
+const tlsAttempts = (url: DatabaseUrl.DatabaseUrl, files: ConnectionOptions): readonly [Tls, ...Array<Tls>] => {
+  const unverified: Tls = { ...files, rejectUnauthorized: false }
+  const chainOnly: Tls = { ...files, checkServerIdentity: () => undefined }
+  switch (url.sslMode) {
+    case "disable":
+      return [false]
+    case "allow":
+      return [false, unverified]
+    case "prefer":
+      return [unverified, false]
+    case "require":
+      return [url.sslRootCert === undefined ? unverified : chainOnly]
+    case "verify-ca":
+      return [chainOnly]
+    case "verify-full":
+      return [files]
   }
 }
+
+const errorCode = (error: unknown) =>
+  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : "unreadable"
+
+/** The certificate files the URL names, read now so that a missing one is a configuration error. */
+const tlsFiles = (url: DatabaseUrl.DatabaseUrl, source: string) =>
+  Effect.forEach(
+    [["ca", "sslrootcert", url.sslRootCert], ["cert", "sslcert", url.sslCert], ["key", "sslkey", url.sslKey]] as const,
+    ([option, parameter, path]) =>
+      path === undefined || (option === "ca" && path === "system") ? Effect.succeed({}) : Effect.tryPromise({
+        try: () => Fs.readFile(path, "utf8"),
+        catch: (error) =>
+          new InvalidConfiguration({
+            variables: [source],
+            rule: `the database URL's ${parameter} names a file that cannot be read (${errorCode(error)})`,
+            fix: `give ${parameter} the path of a readable PEM file`
+          })
+      }).pipe(Effect.map((content) => ({ [option]: content })))
+  ).pipe(Effect.map((parts): ConnectionOptions => Object.assign({}, ...parts)))
+
+/**
+ * The next attempt is worth making only when the server answered and refused this kind of connection
+ * (no TLS, or pg_hba.conf rejected it: SQLSTATE class 28), not when it was unreachable.
+ */
+const refusedByServer = (error: SqlError) =>
+  (error.cause instanceof Error && error.cause.message === "The server does not support SSL connections") ||
+  (sqlStateOf(error).sqlState?.startsWith("28") ?? false)
+
+/**
+ * The pool for a database URL, connected from its parsed form: the driver never sees the URL, so no
+ * driver message or warning can quote it. An invalid URL is `InvalidConfiguration` (exit 2).
+ */
+export const pool = (url: Redacted.Redacted<string>, options: PoolOptions = {}) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const source = options.source ?? "DATABASE_URL"
+    const parsed = yield* DatabaseUrl.decodeUrl(url, source)
+    const files = yield* tlsFiles(parsed, source)
+    const { endpoint } = parsed
+    const client = (ssl: Tls) =>
+      PgClient.layer({
+        // node-postgres takes a socket directory as the host.
+        host: endpoint._tag === "Tcp" ? endpoint.host : endpoint.directory,
+        port: endpoint.port,
+        database: parsed.database,
+        username: parsed.user,
+        password: parsed.password,
+        ssl,
+        applicationName: parsed.applicationName ?? applicationName,
+        maxConnections: Math.max(2, options.maxConnections ?? 4),
+        connectTimeout: parsed.connectTimeout ?? options.connectTimeout ?? Duration.seconds(10)
+      })
+    const [first, ...fallbacks] = tlsAttempts(parsed, files)
+    return fallbacks.reduce(
+      (layer, ssl) => Layer.catchAll(layer, (error) => refusedByServer(error) ? client(ssl) : Layer.fail(error)),
+      client(first)
+    ).pipe(Layer.mapError(DatabaseError.fromSqlError(`connect to ${DatabaseUrl.describe(parsed)}`)))
+  }))
 
 /** The pool for a selection; for the embedded default, the server lives as long as the layer. */
 export const layer = (selection: DatabaseSelection, options: PoolOptions = {}) =>

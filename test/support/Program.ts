@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { encryptionEnvironment } from "./TestEncryption.js"
 
 export const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../..")
 
@@ -11,10 +12,11 @@ export interface ProgramResult {
   readonly stderr: string
 }
 
-/** A clean environment: only what the test gives, plus what node needs to run. */
+/** A clean environment: only what the test gives, plus what node needs to run and the run's encryption keys. */
 export const baseEnvironment = (): Record<string, string> => ({
   PATH: process.env["PATH"] ?? "",
-  HOME: process.env["HOME"] ?? "/tmp"
+  HOME: process.env["HOME"] ?? "/tmp",
+  ...encryptionEnvironment
 })
 
 export const start = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>>): ChildProcess =>

@@ -6,6 +6,7 @@ import { migrate } from "../../src/db/Migrations.js"
 import { derive } from "../../src/env/DesiredProviders.js"
 import { ProviderEnvironment } from "../../src/env/ProviderEnvironment.js"
 import { Seeder, type SeedOptions } from "../../src/seed/Seeder.js"
+import { encryptionEnvironment } from "./TestEncryption.js"
 
 export type Environment = Readonly<Record<string, string>>
 
@@ -29,9 +30,12 @@ const capturingLogger = Logger.replace(
   })
 )
 
-/** The values of the variables that hold secrets (bearer keys, Bedrock credentials): the canaries. */
+/**
+ * The values of the variables that hold secrets (bearer keys, Bedrock credentials, encryption keys) and
+ * the run's encryption keys: the canaries.
+ */
 export const secretsOf = (env: Environment): ReadonlyArray<string> =>
-  Object.entries(env)
+  Object.entries({ ...encryptionEnvironment, ...env })
     .filter(([name]) => /_KEYS?$|_ACCESS_KEY(_SECRET)?$/.test(name))
     .flatMap(([, value]) => value.split(",").map((item) => item.trim()))
     .filter((secret) => secret.length >= 8)

@@ -3,6 +3,7 @@ import { NodeContext } from "@effect/platform-node"
 import type { Console } from "effect"
 import { ConfigProvider, Effect, Logger } from "effect"
 import { runToExitCode } from "../../src/cli/Cli.js"
+import { encryptionEnvironment } from "./TestEncryption.js"
 
 export interface CliOutcome {
   readonly code: number
@@ -74,7 +75,7 @@ export const runCli = (args: ReadonlyArray<string>, env: Readonly<Record<string,
     const code = yield* runToExitCode(["node", "ai-provider-seed", ...args]).pipe(
       Effect.withConsole(capturingConsole(stdout, stderr)),
       Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ ...encryptionEnvironment, ...env })))),
       Effect.provide(NodeContext.layer)
     )
     const [out, err, log] = [stdout.join("\n"), stderr.join("\n"), logs.join("\n")]

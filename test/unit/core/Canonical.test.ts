@@ -203,7 +203,7 @@ describe("Canonical", () => {
 })
 
 describe("differences never show credentials carried in URLs", () => {
-  it("replaces user info and query strings with ***", () => {
+  it("replaces user info and secret query values with ***", () => {
     const desired = new DesiredProvider({
       ...openai,
       base_url: "https://seed-user:proxy-token-123@proxy.test/v1/?api_key=query-secret-456"
@@ -214,7 +214,7 @@ describe("differences never show credentials carried in URLs", () => {
       field: "base_url",
       secret: false,
       stored: "https://api.openai.com/v1/",
-      desired: "https://***@proxy.test/v1/?***"
+      desired: "https://***@proxy.test/v1/?api_key=***"
     })
   })
 })
