@@ -45,7 +45,7 @@ const reasonOf = (error: HttpClientError.HttpClientError): string => {
   }
   if (Cause.isTimeoutException(error.cause)) return `no answer within ${Duration.format(requestTimeout)}`
   return error.reason === "Transport"
-    ? `the connection failed (${transportReason(error.cause)}), is the receiver running there?`
+    ? `the connection failed (${transportReason(error.cause)}): check that a receiver listens there`
     : `the request could not be made (${error.reason})`
 }
 

@@ -249,7 +249,11 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("tracing (child proce
         for (const [name, url] of Object.entries(receivers)) {
           const traced = yield* seed([], { OTEL_EXPORTER_OTLP_ENDPOINT: url, ...otlpHeaders })
           runs.push(traced)
-          const context = `${name}: ${traced.stderr}`
+          const added = `tail +${Math.round(traced.tailMs - baseline.tailMs)} ms, total +${
+            Math.round(traced.totalMs - baseline.totalMs)
+          } ms`
+          const context = `${name} (${added}): ${traced.stderr}`
+          yield* Effect.logInfo(`${name}: ${added}`)
           expect(traced.code, context).toBe(baseline.code)
           expect(traced.stdout, context).toMatch(/unchanged\s+openai/)
           expect(traced.stderr.match(/could not export traces/g), context).toHaveLength(1)
