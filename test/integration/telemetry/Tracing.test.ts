@@ -131,7 +131,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("tracing (child proce
         yield* resetDatabase
         const { password } = yield* databaseUrl
         const received = yield* receiver(answer())
-        const probe = yield* moduleProbe
+        const probe = yield* moduleProbe()
         const parent = traceparent()
         const env = {
           OTEL_EXPORTER_OTLP_ENDPOINT: received.url,
@@ -299,7 +299,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("tracing (child proce
     () =>
       Effect.gen(function*() {
         yield* resetDatabase
-        const probe = yield* moduleProbe
+        const probe = yield* moduleProbe()
         const result = yield* seed([], {
           ...probe.env,
           ...otlpHeaders,
@@ -313,6 +313,25 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("tracing (child proce
         expect(loaded.filter((url) => url.includes("/@effect/opentelemetry/") || url.includes("/telemetry/OtlpExport")))
           .toEqual([])
         expect(result.stderr).not.toContain("traces")
+      }),
+    { timeout: 120_000 }
+  )
+
+  it.scoped(
+    "configured, but @effect/opentelemetry is not installed: one warning naming it, the run as usual",
+    () =>
+      Effect.gen(function*() {
+        yield* resetDatabase
+        const received = yield* receiver(answer())
+        const probe = yield* moduleProbe({ hide: ["@effect/opentelemetry"] })
+        const result = yield* seed([], { ...probe.env, OTEL_EXPORTER_OTLP_ENDPOINT: received.url })
+        expect(result.code, result.stderr).toBe(0)
+        expect(result.stdout).toMatch(/inserted\s+openai/)
+        expect(
+          result.stderr.match(/traces are not exported: the exporter \(@effect\/opentelemetry\) could not be loaded/g)
+        )
+          .toHaveLength(1)
+        expect(received.requests).toEqual([])
       }),
     { timeout: 120_000 }
   )
