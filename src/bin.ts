@@ -8,9 +8,14 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Option } from "effect"
 import { run, toExitCode } from "./cli/Cli.js"
 import { fromVariables } from "./env/IndexedConfigProvider.js"
+import * as Tracing from "./telemetry/Tracing.js"
 
 /** Succeeds on exit code 0 and fails with any other code; the failure was already printed. */
 const main = toExitCode(run(process.argv)).pipe(
+  // The run's root span; exported, with its children, when the OTEL_* variables ask for it (README).
+  Effect.tap((code) => Effect.annotateCurrentSpan("process.exit.code", code)),
+  Effect.withSpan("ai-provider-seed"),
+  Effect.provide(Tracing.layer),
   // Effect's default `fromEnv` makes the walk over thousands of indexed variables quadratic.
   Effect.withConfigProvider(fromVariables(Object.entries(process.env))),
   Effect.filterOrFail((code) => code === 0, (code) => code),
