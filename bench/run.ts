@@ -259,7 +259,7 @@ const main = Effect.gen(function*() {
 
   const rows: Array<Row> = []
   yield* Effect.gen(function*() {
-    yield* migrate
+    yield* migrate()
     for (const size of sizes) {
       const env = environment(size)
       // Warm-up, and the statement counts: a first seed, then a no-op restart.

@@ -5,8 +5,9 @@
  * pool for `--database-url`, else DATABASE_URL, else the embedded default.
  */
 import { Command } from "@effect/cli"
-import { Effect, Layer, Logger, Option, type Redacted } from "effect"
+import { Duration, Effect, Layer, Logger, Option, type Redacted } from "effect"
 import { Encryption } from "../crypto/Encryption.js"
+import { serverGrace } from "../db/AdvisoryLock.js"
 import * as Database from "../db/Database.js"
 import { Migrations } from "../db/Migrations.js"
 import { ProviderReader } from "../db/ProviderReader.js"
@@ -52,15 +53,24 @@ const DatabaseServices = Layer.mergeAll(
   Migrations.Default
 )
 
-/** Runs a database command's work on the selected database, after whatever it validated first. */
-export const withDatabase = (url: Option.Option<Redacted.Redacted<string>>) =>
-<A, E, R>(
-  effect: Effect.Effect<A, E, R>
-) =>
-  Effect.provide(
+/**
+ * Runs a database command's work on the selected database, after whatever it validated first. A
+ * connection in use may stay silent as long as the lock wait, the server's grace and a margin for this
+ * program's own work between statements; past that the server is taken for stalled.
+ */
+export const withDatabase = (options: {
+  readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+  readonly lockTimeout: Duration.Duration
+}) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>) => {
+  const poolOptions = { silenceLimit: Duration.sum(options.lockTimeout, Duration.sum(serverGrace, workMargin)) }
+  return Effect.provide(
     effect,
-    DatabaseServices.pipe(Layer.provideMerge(Option.match(url, {
-      onNone: () => Database.layerFromConfig(),
-      onSome: (url) => Database.layer({ _tag: "Url", url }, { source: "--database-url" })
+    DatabaseServices.pipe(Layer.provideMerge(Option.match(options.databaseUrl, {
+      onNone: () => Database.layerFromConfig(poolOptions),
+      onSome: (url) => Database.layer({ _tag: "Url", url }, { ...poolOptions, source: "--database-url" })
     })))
   )
+}
+
+const workMargin = Duration.seconds(10)

@@ -1,7 +1,7 @@
 /** Options that several commands share. */
 import { HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Duration, Effect, Option } from "effect"
-import { defaultLockTimeout } from "../db/SeedLock.js"
+import { defaultLockTimeout } from "../db/AdvisoryLock.js"
 
 export const format = Options.choice("format", ["text", "json"]).pipe(
   Options.withDefault("text"),

@@ -7,10 +7,10 @@ import { Cause, ConfigError, Option, Schema } from "effect"
 import { OperationRefused } from "../admin/OperationRefused.js"
 import { HashConflict, IndexedNameCollision, InvalidConfiguration, UnreadableStoredProvider } from "../core/Errors.js"
 import { DecryptionFailed, EncryptionKeyMismatch } from "../crypto/Encryption.js"
+import { LockTimeout } from "../db/AdvisoryLock.js"
 import { ConstraintViolation } from "../db/ConstraintViolation.js"
 import { DatabaseError } from "../db/DatabaseError.js"
 import { EmbeddedPostgresError } from "../db/EmbeddedPostgres.js"
-import { LockTimeout } from "../db/SeedLock.js"
 import { EnvFileError } from "../env/EnvFile.js"
 
 /** Every typed failure a command can end with, as one schema: the JSON report's `error` is its encoding. */

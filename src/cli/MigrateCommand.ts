@@ -2,14 +2,14 @@ import { Command } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { Migrations } from "../db/Migrations.js"
 import { withCommandContext, withDatabase } from "./CommandContext.js"
-import { commonOptions, databaseUrl } from "./CommonOptions.js"
+import { commonOptions, databaseUrl, lockTimeout } from "./CommonOptions.js"
 
 /** `migrate`: apply the schema migrations that ship with the program, and nothing else. */
 export const migrateCommand = Command.make(
   "migrate",
-  { databaseUrl, ...commonOptions },
+  { databaseUrl, lockTimeout, ...commonOptions },
   (options) =>
-    Effect.flatMap(Migrations, (migrations) => migrations.migrate).pipe(
+    Effect.flatMap(Migrations, (migrations) => migrations.migrate({ lockTimeout: options.lockTimeout })).pipe(
       Effect.flatMap((applied) =>
         Console.log(
           applied.length === 0
@@ -17,7 +17,7 @@ export const migrateCommand = Command.make(
             : `Applied ${applied.map(([id, name]) => `${id}_${name}`).join(", ")}.`
         )
       ),
-      withDatabase(options.databaseUrl)
+      withDatabase(options)
     )
 ).pipe(
   withCommandContext,

@@ -1,6 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
-import type { Option } from "effect"
-import { Effect, type Redacted, Schema } from "effect"
+import type { Duration, Option, Redacted } from "effect"
+import { Effect, Schema } from "effect"
 import { adopt, AdoptResult, configured } from "../admin/Adopt.js"
 import { restore, softDelete, SoftDeleteResult } from "../admin/SoftDelete.js"
 import { HashConflict } from "../core/Errors.js"
@@ -18,15 +18,19 @@ import { type Format, print } from "./Output.js"
  * its result.
  */
 const runAndPrint = <A, I, E, R>(
-  options: { readonly databaseUrl: Option.Option<Redacted.Redacted<string>>; readonly format: Format },
+  options: {
+    readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+    readonly lockTimeout: Duration.Duration
+    readonly format: Format
+  },
   operation: Effect.Effect<A, E, R>,
   schema: Schema.Schema<A, I>,
   text: (result: A) => string
 ) =>
-  Effect.flatMap(Migrations, (migrations) => migrations.migrate).pipe(
+  Effect.flatMap(Migrations, (migrations) => migrations.migrate({ lockTimeout: options.lockTimeout })).pipe(
     Effect.zipRight(operation),
     Effect.tap(print(schema, options.format, text)),
-    withDatabase(options.databaseUrl)
+    withDatabase(options)
   )
 
 const ListedProvider = Schema.Union(

@@ -34,7 +34,7 @@ export const seedCommand = Command.make(
             dryRun: options.dryRun,
             lockTimeout: options.lockTimeout,
             onConflict: options.onConflict
-          })).pipe(withDatabase(options.databaseUrl))
+          })).pipe(withDatabase(options))
       ),
       Effect.flatMap(print(SeedReport, options.format, seedText)),
       // The JSON report is also printed on failure, for tools; people get the error on stderr.

@@ -3,11 +3,12 @@
  * The result is an `@effect/sql-pg` pool, provided as both `PgClient` and `SqlClient`.
  */
 import { PgClient } from "@effect/sql-pg"
-import type { SqlError } from "@effect/sql/SqlError"
-import type { Redacted } from "effect"
-import { Config, Duration, Effect, Layer, Option } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as Fs from "node:fs/promises"
+import * as Net from "node:net"
 import type { ConnectionOptions } from "node:tls"
+import Pg from "pg"
 import { InvalidConfiguration } from "../core/Errors.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 import * as DatabaseUrl from "./DatabaseUrl.js"
@@ -40,6 +41,46 @@ export interface PoolOptions {
   readonly connectTimeout?: Duration.DurationInput
   /** What an invalid URL is reported as: `DATABASE_URL` (default) or `--database-url`. */
   readonly source?: string
+  /**
+   * The longest a connection in use may go without a byte from the server (default 2 minutes): past it the
+   * connection is destroyed, so a stalled server or a lost network ends the statement (and its transaction)
+   * with an error instead of a hang. It must exceed the longest legitimate wait, the lock's.
+   */
+  readonly silenceLimit?: Duration.DurationInput
+}
+
+/** The server's own timeouts end a statement first; this is for a server that cannot answer at all. */
+export const defaultSilenceLimit = Duration.minutes(2)
+
+/** TCP keepalive finds a dead peer on an idle connection; the silence limit covers a connection in use. */
+const keepAliveDelay = Duration.seconds(10)
+
+export class ServerSilent extends Error {
+  constructor(limit: Duration.Duration) {
+    super(
+      `the server sent nothing for ${
+        Duration.format(limit)
+      } (stopped, or the network is down); the connection was closed`
+    )
+  }
+}
+
+/**
+ * While a connection is checked out, its socket times out after `limit` without data; when it does, the
+ * socket is destroyed and the statement in flight fails at once. Checked in, it may idle freely.
+ */
+const guardSilence = (pool: Pg.Pool, limit: Duration.Duration) => {
+  const socketOf = (client: Pg.PoolClient) => {
+    const stream: unknown = client.connection.stream
+    return stream instanceof Net.Socket ? stream : undefined
+  }
+  pool.on("connect", (client) => {
+    const socket = socketOf(client)
+    socket?.setKeepAlive(true, Duration.toMillis(keepAliveDelay))
+    socket?.on("timeout", () => socket.destroy(new ServerSilent(limit)))
+  })
+  pool.on("acquire", (client) => socketOf(client)?.setTimeout(Duration.toMillis(limit)))
+  pool.on("release", (_, client) => socketOf(client)?.setTimeout(0))
 }
 
 /** node-postgres' `ssl` option: false for plaintext. */
@@ -110,18 +151,42 @@ export const pool = (url: Redacted.Redacted<string>, options: PoolOptions = {}) 
     const parsed = yield* DatabaseUrl.decodeUrl(url, source)
     const files = yield* tlsFiles(parsed, source)
     const { endpoint } = parsed
+    const silenceLimit = Duration.decode(options.silenceLimit ?? defaultSilenceLimit)
+    const connectTimeout = Duration.decode(parsed.connectTimeout ?? options.connectTimeout ?? Duration.seconds(10))
+    // Our own pool: the guard needs its events, and connecting once (instead of @effect/sql-pg's `SELECT 1`)
+    // proves the server answers without a round trip the run does not need.
     const client = (ssl: Tls) =>
-      PgClient.layer({
-        // node-postgres takes a socket directory as the host.
-        host: endpoint._tag === "Tcp" ? endpoint.host : endpoint.directory,
-        port: endpoint.port,
-        database: parsed.database,
-        username: parsed.user,
-        password: parsed.password,
-        ssl,
-        applicationName: parsed.applicationName ?? applicationName,
-        maxConnections: Math.max(2, options.maxConnections ?? 4),
-        connectTimeout: parsed.connectTimeout ?? options.connectTimeout ?? Duration.seconds(10)
+      PgClient.layerFromPool({
+        acquire: Effect.acquireRelease(
+          Effect.tryPromise({
+            try: async () => {
+              const pool = new Pg.Pool({
+                // node-postgres takes a socket directory as the host.
+                host: endpoint._tag === "Tcp" ? endpoint.host : endpoint.directory,
+                port: endpoint.port,
+                ...(parsed.database === undefined ? {} : { database: parsed.database }),
+                ...(parsed.user === undefined ? {} : { user: parsed.user }),
+                ...(parsed.password === undefined ? {} : { password: Redacted.value(parsed.password) }),
+                ssl,
+                application_name: parsed.applicationName ?? applicationName,
+                max: Math.max(2, options.maxConnections ?? 4),
+                connectionTimeoutMillis: Duration.toMillis(connectTimeout)
+              })
+              pool.on("error", () => {})
+              guardSilence(pool, silenceLimit)
+              try {
+                ;(await pool.connect()).release()
+                return pool
+              } catch (cause) {
+                await pool.end()
+                throw cause
+              }
+            },
+            catch: (cause) => new SqlError({ cause, message: "Failed to connect" })
+          }),
+          (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption(Duration.seconds(1)))
+        ),
+        applicationName: parsed.applicationName ?? applicationName
       })
     const [first, ...fallbacks] = tlsAttempts(parsed, files)
     return fallbacks.reduce(

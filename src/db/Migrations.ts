@@ -6,9 +6,10 @@
  * holder waiting for a connection that the lock's waiters occupy would deadlock).
  */
 import { Migrator, SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
-import { Effect } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Duration, Effect, Option } from "effect"
 import { genLockId } from "../core/LockIds.js"
+import { type AdvisoryLock, defaultLockTimeout, holdersOf, serverGrace, waitBounded } from "./AdvisoryLock.js"
 import { DatabaseError } from "./DatabaseError.js"
 import createAiProviders from "./migrations/0001_create_ai_providers.js"
 import encryptionAtRest from "./migrations/0002_encryption_at_rest.js"
@@ -16,7 +17,11 @@ import encryptionAtRest from "./migrations/0002_encryption_at_rest.js"
 export const migrationsTable = "ai_provider_seed_migrations"
 
 /** Not one of lock.go's ids: derived from a name, as `GenLockID` is meant for. */
-export const migrationsLockId = genLockId("ai-provider-seed:migrations")
+export const migrationsLock: AdvisoryLock = {
+  id: genLockId("ai-provider-seed:migrations"),
+  name: "the migrations lock",
+  holderHint: "Another process is migrating the schema"
+}
 
 const migrations = {
   "0001_create_ai_providers": createAiProviders,
@@ -28,36 +33,66 @@ export const latestMigration = Object.keys(migrations).length
 
 const runMigrator = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table: migrationsTable })
 
-const runGuarded = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  yield* sql`select pg_advisory_xact_lock(${String(migrationsLockId)}::bigint)`
-  // Created here, under the lock, in the Migrator's own shape: inside a transaction its bootstrap
-  // probe (a failing `select 'table'::regclass`) would abort the transaction.
-  yield* sql`
-    create table if not exists ${sql(migrationsTable)} (
-      migration_id integer primary key,
-      created_at timestamp with time zone not null default now(),
-      name text not null
-    )`
-  return yield* runMigrator
-})
+const runGuarded = (timeout: Duration.Duration) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const serverTimeout = `${Duration.toMillis(Duration.sum(timeout, serverGrace))}ms`
+    yield* sql`select set_config('lock_timeout', ${serverTimeout}, true),
+      set_config('statement_timeout', ${serverTimeout}, true)`
+    yield* waitBounded({
+      lock: migrationsLock,
+      timeout,
+      acquire: sql`select pg_advisory_xact_lock(${String(migrationsLock.id)}::bigint)`,
+      holders: holdersOf(sql, migrationsLock.id)
+    })
+    // Created here, under the lock, in the Migrator's own shape: inside a transaction its bootstrap
+    // probe (a failing `select 'table'::regclass`) would abort the transaction.
+    yield* sql`
+      create table if not exists ${sql(migrationsTable)} (
+        migration_id integer primary key,
+        created_at timestamp with time zone not null default now(),
+        name text not null
+      )`
+    return yield* runMigrator
+  })
+
+/**
+ * A migration that fails is a defect of the Migrator (`orDie`, its message naming the migration): its SQL
+ * error says why.
+ */
+const failedMigration = (defect: unknown) => {
+  if (!(defect instanceof Migrator.MigrationError)) return Option.none()
+  const migration = /"([^"]+)"/.exec(defect.message)?.[1]
+  const step = migration === undefined ? "migrate" : `migrate (migration ${migration})`
+  return Option.some(Effect.fail(
+    defect.cause instanceof SqlError
+      ? DatabaseError.fromSqlError(step)(defect.cause)
+      : new DatabaseError({ step, reason: defect.message })
+  ))
+}
+
+export interface MigrateOptions {
+  /** How long to wait for the migrations lock (default 30 s). */
+  readonly lockTimeout?: Duration.DurationInput | undefined
+}
 
 /** Applies the pending migrations and returns them; a no-op on an up-to-date database. */
-export const migrate: Effect.Effect<
-  ReadonlyArray<readonly [id: number, name: string]>,
-  DatabaseError,
-  SqlClient.SqlClient
-> = Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(runGuarded)).pipe(
-  Effect.catchTags({
-    SqlError: (error: SqlError) => Effect.fail(DatabaseError.fromSqlError("migrate")(error)),
-    MigrationError: (error) => Effect.fail(new DatabaseError({ step: "migrate", reason: error.message }))
-  }),
-  Effect.withSpan("Migrations.migrate")
-)
+export const migrate = (options: MigrateOptions = {}) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql.withTransaction(runGuarded(Duration.decode(options.lockTimeout ?? defaultLockTimeout)))
+  ).pipe(
+    Effect.catchSomeDefect(failedMigration),
+    Effect.catchTags({
+      SqlError: (error: SqlError) => Effect.fail(DatabaseError.fromSqlError("migrate")(error)),
+      MigrationError: (error) => Effect.fail(new DatabaseError({ step: "migrate", reason: error.message }))
+    }),
+    Effect.withSpan("Migrations.migrate")
+  )
 
 /** The schema as a service, so the seed's orchestration can be tested without a database. */
 export class Migrations extends Effect.Service<Migrations>()("ai-provider-seed/Migrations", {
   effect: Effect.map(SqlClient.SqlClient, (sql) => ({
-    migrate: Effect.provideService(migrate, SqlClient.SqlClient, sql)
+    migrate: (options: MigrateOptions = {}) => Effect.provideService(migrate(options), SqlClient.SqlClient, sql)
   }))
 }) {}

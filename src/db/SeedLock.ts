@@ -7,51 +7,31 @@
  * Every transaction that reads or writes providers runs here, so the checks it needs live here too, in
  * the lock's own statement: the schema's version (behind: migrate under the migrations lock, then try
  * once more) and the encryption keys registered in `dbcrypt_keys` (they must match the configured ones
- * before anything is read or written).
+ * before anything is read or written). The transaction sets its own timeouts, whatever the database's
+ * defaults are.
  */
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Cause } from "effect"
 import { Clock, Context, Data, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
 import { LockIDAIProvidersEnvSeed } from "../core/LockIds.js"
-import { type DbcryptKeyRow, Encryption, type EncryptionKeyMismatch, type NewDbcryptKey } from "../crypto/Encryption.js"
+import { type DbcryptKeyRow, Encryption, type NewDbcryptKey } from "../crypto/Encryption.js"
+import {
+  type AdvisoryLock,
+  defaultLockTimeout,
+  holdersOf,
+  type LockHolder,
+  type LockTimeout,
+  serverGrace,
+  waitBounded
+} from "./AdvisoryLock.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
-import { latestMigration, Migrations, migrationsTable } from "./Migrations.js"
+import { latestMigration, type MigrateOptions, Migrations, migrationsTable } from "./Migrations.js"
 
-export const seedLockId = LockIDAIProvidersEnvSeed
-export const defaultLockTimeout = Duration.seconds(30)
-
-/** A session holding (or queued ahead for) the lock, as `pg_stat_activity` describes it. */
-export class LockHolder extends Schema.Class<LockHolder>("LockHolder")({
-  pid: Schema.Number,
-  applicationName: Schema.String,
-  clientAddress: Schema.NullOr(Schema.String),
-  transactionStart: Schema.NullOr(Schema.DateFromSelf),
-  mode: Schema.String
-}) {
-  describe() {
-    const since = this.transactionStart === null
-      ? ""
-      : `, in a transaction since ${this.transactionStart.toISOString()}`
-    return `pid ${this.pid} (application "${this.applicationName || "unknown"}", client ${
-      this.clientAddress ?? "local"
-    }${since})`
-  }
-}
-
-export class LockTimeout extends Schema.TaggedError<LockTimeout>()("LockTimeout", {
-  lockId: Schema.String,
-  waitedMs: Schema.Number,
-  holders: Schema.Array(LockHolder)
-}) {
-  override get message() {
-    const held = this.holders.length === 0
-      ? "no session holds it any more"
-      : `held by ${this.holders.map((holder) => holder.describe()).join("; ")}`
-    return `Gave up after ${
-      (this.waitedMs / 1000).toFixed(1)
-    } s waiting for the seed lock (advisory lock ${this.lockId}), ${held}. Another replica may be seeding: retry, raise --lock-timeout, or end the holding session (select pg_terminate_backend(pid)).`
-  }
+export const seedLock: AdvisoryLock = {
+  id: LockIDAIProvidersEnvSeed,
+  name: "the seed lock",
+  holderHint: "Another replica may be seeding"
 }
 
 export type LockMode = "exclusive" | "shared"
@@ -95,6 +75,12 @@ export interface LockPrimitives {
   readonly holders: Effect.Effect<ReadonlyArray<LockHolder>, SqlError>
 }
 
+/** What the transaction checks before its body: the schema (migrated when behind) and the keys. */
+export interface LockChecks {
+  readonly migrate: (options: MigrateOptions) => Effect.Effect<unknown, DatabaseError | LockTimeout>
+  readonly encryption: Pick<typeof Encryption.Service, "verify">
+}
+
 /** The schema is older than this program: migrate, then try again. */
 class SchemaBehind extends Data.TaggedError("SchemaBehind")<{ readonly version: number }> {}
 const isSchemaBehind = (error: unknown): error is SchemaBehind => error instanceof SchemaBehind
@@ -105,69 +91,30 @@ const undefinedTable = "42P01"
 /** Provided to a locked body: how long it waited for the lock, for reports and spans. */
 export class LockWait extends Context.Tag("ai-provider-seed/LockWait")<LockWait, { readonly waitedMs: number }>() {}
 
-const decodeHolders = (rows: ReadonlyArray<ReadonlyArray<unknown>>) =>
-  Schema.decodeUnknown(Schema.Array(LockHolderRow))(rows).pipe(
-    Effect.map((holders) =>
-      holders.map(([pid, applicationName, clientAddress, transactionStart, mode]) =>
-        new LockHolder({ pid, applicationName, clientAddress, transactionStart, mode })
-      )
-    ),
-    Effect.orDie
-  )
-
-const LockHolderRow = Schema.Tuple(
-  Schema.Number,
-  Schema.String,
-  Schema.NullOr(Schema.String),
-  Schema.NullOr(Schema.DateFromSelf),
-  Schema.String
-)
-
-/** The server's own timeouts are a backstop, in case the client-side cancel cannot get through. */
-const serverGrace = Duration.seconds(5)
 const idleInTransaction = Duration.seconds(60)
 
-export interface LockChecks {
-  readonly migrate: Effect.Effect<unknown, DatabaseError>
-  readonly encryption: Pick<typeof Encryption.Service, "verify">
-}
-
 export const make = (primitives: LockPrimitives, checks: LockChecks) => {
-  const timedOut = (started: number) =>
-    Effect.gen(function*() {
-      const waitedMs = (yield* Clock.currentTimeMillis) - started
-      const holders = yield* primitives.holders.pipe(
-        Effect.catchAll((error) =>
-          Effect.logWarning("could not list the seed lock's holders").pipe(
-            Effect.annotateLogs("reason", error.message),
-            Effect.as([])
-          )
-        )
-      )
-      return yield* new LockTimeout({ lockId: String(seedLockId), waitedMs, holders })
-    })
-
   const acquireBounded = (options: LockOptions) =>
     Effect.gen(function*() {
       const timeout = Duration.decode(options.timeout ?? defaultLockTimeout)
       const serverTimeout = Duration.sum(timeout, serverGrace)
-      const started = yield* Clock.currentTimeMillis
       yield* primitives.begin({
         readOnly: options.readOnly ?? false,
         timeouts: { statement: serverTimeout, lock: serverTimeout, idleInTransaction }
       })
-      const acquired = yield* primitives.acquire(options.mode ?? "exclusive").pipe(
-        Effect.timeoutOption(timeout),
-        Effect.catchIf((error) => sqlStateOf(error).sqlState === "55P03", () => Effect.succeedNone),
-        Effect.catchIf(
-          (error) => sqlStateOf(error).sqlState === undefinedTable,
-          () => new SchemaBehind({ version: 0 })
-        )
-      )
-      if (Option.isNone(acquired)) return yield* timedOut(started)
-      const waitedMs = (yield* Clock.currentTimeMillis) - started
+      const { value: probe, waitedMs } = yield* waitBounded({
+        lock: seedLock,
+        timeout,
+        acquire: primitives.acquire(options.mode ?? "exclusive").pipe(
+          Effect.catchIf(
+            (error) => sqlStateOf(error).sqlState === undefinedTable,
+            () => new SchemaBehind({ version: 0 })
+          )
+        ),
+        holders: primitives.holders
+      })
       yield* Effect.annotateCurrentSpan("lock_wait_ms", waitedMs)
-      return { waitedMs, probe: acquired.value }
+      return { waitedMs, probe }
     }).pipe(
       Effect.catchTag("SqlError", (error) => Effect.fail(DatabaseError.fromSqlError("take the seed lock")(error))),
       Effect.withSpan("SeedLock.acquire")
@@ -186,23 +133,19 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
       }
     })
 
-  type Failure<E> = E | LockTimeout | DatabaseError | EncryptionKeyMismatch
-
   const attempt = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions) =>
     Effect.gen(function*() {
-      const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<Failure<E> | SchemaBehind>>())
+      const locked = Effect.flatMap(acquireBounded(options), ({ probe, waitedMs }) =>
+        Effect.zipRight(check(probe, options), Effect.provideService(body, LockWait, { waitedMs })))
+      const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<Effect.Effect.Error<typeof locked>>>())
       // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
       const [result, commit] = yield* primitives.transaction(
-        Effect.flatMap(acquireBounded(options), ({ probe, waitedMs }) =>
-          Effect.zipRight(check(probe, options), Effect.provideService(body, LockWait, { waitedMs })))
-          .pipe(
-            Effect.tapErrorCause((cause) =>
-              Ref.set(bodyFailure, Option.some(cause))
-            ),
-            Effect.flatMap((result) =>
-              Effect.map(Effect.makeSpan("SeedLock.commit"), (span) => [result, span] as const)
-            )
-          )
+        locked.pipe(
+          Effect.tapErrorCause((cause) =>
+            Ref.set(bodyFailure, Option.some(cause))
+          ),
+          Effect.flatMap((result) => Effect.map(Effect.makeSpan("SeedLock.commit"), (span) => [result, span] as const))
+        )
       ).pipe(
         // @effect/sql turns a failed COMMIT or ROLLBACK into a defect. Both mean the connection or the
         // server went away: nothing was committed by a rollback, and the body's own failure (if any)
@@ -227,15 +170,16 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
     )
 
   /**
-   * Runs `body` in one transaction that holds the seed lock, waiting at most `timeout` for it, on a
-   * current schema with matching encryption keys. A schema that is behind is migrated first (in a
-   * transaction of its own, under the migrations lock), then the body runs in a new transaction.
+   * Runs `body` in one transaction that holds the seed lock, waiting at most `timeout` for it (and for the
+   * migrations lock, when the schema is behind), on a current schema with matching encryption keys. A
+   * schema that is behind is migrated first, in a transaction of its own, then the body runs in a new
+   * transaction.
    */
   const withLock = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions = {}) =>
     attempt(body, options).pipe(
       Effect.catchIf(isSchemaBehind, () =>
         Effect.zipRight(
-          checks.migrate,
+          checks.migrate({ lockTimeout: options.timeout }),
           attempt(body, options).pipe(
             Effect.catchIf(isSchemaBehind, ({ version }) =>
               new DatabaseError({
@@ -249,36 +193,6 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
 
   return { withLock }
 }
-
-export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({
-  transaction: sql.withTransaction,
-  begin: ({ readOnly, timeouts }) =>
-    sql`select set_config('statement_timeout', ${millis(timeouts.statement)}, true),
-      set_config('lock_timeout', ${millis(timeouts.lock)}, true),
-      set_config('idle_in_transaction_session_timeout', ${millis(timeouts.idleInTransaction)}, true),
-      set_config('transaction_read_only', ${readOnly ? "on" : "off"}, true)`.pipe(Effect.asVoid),
-  acquire: (mode) =>
-    sql`select ${mode === "shared" ? sql`pg_advisory_xact_lock_shared` : sql`pg_advisory_xact_lock`}(
-        ${String(seedLockId)}::bigint)::text as locked,
-      (select coalesce(max(migration_id), 0) from ${sql(migrationsTable)})::int as schema_version,
-      (select coalesce(json_agg(json_build_object(
-        'active_key_digest', active_key_digest, 'revoked_key_digest', revoked_key_digest, 'test', test)), '[]')
-       from dbcrypt_keys) as key_rows`.pipe(Effect.flatMap(decodeProbe)),
-  registerKey: (key) =>
-    sql`insert into dbcrypt_keys (number, active_key_digest, test)
-      select coalesce(max(number), 0) + 1, ${key.active_key_digest}, ${key.test} from dbcrypt_keys
-      on conflict do nothing`.pipe(Effect.asVoid),
-  // On a connection of its own: the waiting transaction's connection is busy and may be aborted.
-  holders: Effect.scoped(Effect.flatMap(sql.reserve, (connection) =>
-    connection.executeValues(
-      `select l.pid, coalesce(a.application_name, ''), host(a.client_addr), a.xact_start, l.mode
-       from pg_locks l join pg_stat_activity a on a.pid = l.pid
-       where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-         and l.classid = ($1::bigint >> 32)::oid and l.objid = ($1::bigint & 4294967295)::oid
-       order by a.xact_start`,
-      [String(seedLockId)]
-    ))).pipe(Effect.flatMap(decodeHolders))
-})
 
 const millis = (duration: Duration.Duration) => `${Duration.toMillis(duration)}ms`
 
@@ -296,6 +210,27 @@ const decodeProbe = (rows: ReadonlyArray<unknown>) =>
     Effect.map((row): LockProbe => ({ schemaVersion: row.schema_version, keyRows: row.key_rows })),
     Effect.orDie
   )
+
+export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({
+  transaction: sql.withTransaction,
+  begin: ({ readOnly, timeouts }) =>
+    sql`select set_config('statement_timeout', ${millis(timeouts.statement)}, true),
+      set_config('lock_timeout', ${millis(timeouts.lock)}, true),
+      set_config('idle_in_transaction_session_timeout', ${millis(timeouts.idleInTransaction)}, true)
+      ${readOnly ? sql`, set_config('transaction_read_only', 'on', true)` : sql``}`.pipe(Effect.asVoid),
+  acquire: (mode) =>
+    sql`select ${mode === "shared" ? sql`pg_advisory_xact_lock_shared` : sql`pg_advisory_xact_lock`}(
+        ${String(seedLock.id)}::bigint)::text as locked,
+      (select coalesce(max(migration_id), 0) from ${sql(migrationsTable)})::int as schema_version,
+      (select coalesce(json_agg(json_build_object(
+        'active_key_digest', active_key_digest, 'revoked_key_digest', revoked_key_digest, 'test', test)), '[]')
+       from dbcrypt_keys) as key_rows`.pipe(Effect.flatMap(decodeProbe)),
+  registerKey: (key) =>
+    sql`insert into dbcrypt_keys (number, active_key_digest, test)
+      select coalesce(max(number), 0) + 1, ${key.active_key_digest}, ${key.test} from dbcrypt_keys
+      on conflict do nothing`.pipe(Effect.asVoid),
+  holders: holdersOf(sql, seedLock.id)
+})
 
 /** Requires the SQL client, the migrations and the encryption keys; tests build it over their own primitives. */
 export class SeedLock extends Effect.Service<SeedLock>()("ai-provider-seed/SeedLock", {

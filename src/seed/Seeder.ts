@@ -9,10 +9,11 @@ import { HashConflict, type UnreadableStoredProvider } from "../core/Errors.js"
 import { Ids } from "../core/Ids.js"
 import type { DesiredSet } from "../core/Provider.js"
 import { decide, type Decision, hashed, type HashedProvider } from "../core/Reconcile.js"
+import type { LockTimeout } from "../db/AdvisoryLock.js"
 import type { DatabaseError } from "../db/DatabaseError.js"
 import { Migrations } from "../db/Migrations.js"
 import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
-import { type LockTimeout, LockWait, SeedLock } from "../db/SeedLock.js"
+import { LockWait, SeedLock } from "../db/SeedLock.js"
 import { countActions, ProviderReport, SeedReport } from "./SeedReport.js"
 
 export type ConflictPolicy = "fail" | "warn"
@@ -139,7 +140,7 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
      */
     const seed = Effect.fn("Seed.seed")(function*(set: DesiredSet, options: SeedOptions = {}) {
       const desired = hashed(set.providers)
-      yield* migrations.migrate
+      yield* migrations.migrate({ lockTimeout: options.lockTimeout })
       if (desired.length === 0) {
         yield* Effect.logInfo("no AI providers configured in the environment: nothing to seed")
         return new SeedReport({

@@ -6,11 +6,12 @@
 import { type Duration, Effect, Either, Layer, Redacted, Ref } from "effect"
 import type { AuditRow } from "../../src/audit/Audit.js"
 import { make as makeEncryption } from "../../src/crypto/Encryption.js"
+import type { LockHolder } from "../../src/db/AdvisoryLock.js"
 import type { DatabaseError } from "../../src/db/DatabaseError.js"
 import { latestMigration, Migrations } from "../../src/db/Migrations.js"
 import { settingsText, toStoredRow } from "../../src/db/ProviderRows.js"
 import { type make as makeStore, ProviderStore } from "../../src/db/ProviderStore.js"
-import { type LockHolder, type LockPrimitives, make as makeSeedLock, SeedLock } from "../../src/db/SeedLock.js"
+import { type LockPrimitives, make as makeSeedLock, SeedLock } from "../../src/db/SeedLock.js"
 import { Seeder } from "../../src/seed/Seeder.js"
 
 /** An `ai_providers` row as the table holds it (`type` and `settings` unchecked, as in PostgreSQL). */
@@ -169,7 +170,7 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
       registerKey: () => Effect.void,
       holders: Effect.succeed(faults.lockHeldBy ?? [])
     }
-    const migrations = Migrations.make({ migrate: Effect.succeed([]) })
+    const migrations = Migrations.make({ migrate: () => Effect.succeed([]) })
     const services = Layer.mergeAll(
       Layer.succeed(ProviderStore, store),
       Layer.succeed(SeedLock, SeedLock.make(makeSeedLock(primitives, { migrate: migrations.migrate, encryption }))),

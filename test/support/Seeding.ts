@@ -64,7 +64,7 @@ export const runSeed = (env: Environment, options: SeedOptions = {}) =>
 /** Everything the seed can write, as plain rows (secrets included: for assertions only). */
 export const snapshot = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* migrate
+  yield* migrate()
   const providers = yield* sql<{
     id: string
     name: string
@@ -92,7 +92,7 @@ export const snapshot = Effect.gen(function*() {
 
 export const resetDatabase = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* migrate
+  yield* migrate()
   yield* sql`truncate ai_providers, ai_provider_keys, audit_logs`
 })
 

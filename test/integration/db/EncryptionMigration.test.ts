@@ -92,7 +92,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("migration 0002 (encr
       expect(before.providers).toHaveLength(60)
       expect(before.keys.length).toBeGreaterThan(60)
 
-      expect(yield* migrate).toEqual([[2, "encryption_at_rest"]])
+      expect(yield* migrate()).toEqual([[2, "encryption_at_rest"]])
 
       const after = yield* snapshot
       expect(after).toEqual(before)
@@ -128,7 +128,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("migration 0002 (encr
   it.effect("a key cannot be revoked while a value is still encrypted with it (the key id references the active digest)", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      yield* migrate
+      yield* migrate()
       yield* sql`insert into dbcrypt_keys (number, active_key_digest, test) values (1, 'abc1234', 'x')`
       const [key] = yield* sql<{ id: string }>`select id from ai_provider_keys where api_key <> '' order by id limit 1`
       yield* sql`update ai_provider_keys set api_key_key_id = 'abc1234' where id = ${key!.id}`
@@ -159,7 +159,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("migration 0002 (encr
           test text not null
         )`
       yield* sql`insert into dbcrypt_keys (number, active_key_digest, test) values (1, 'fedcba9', 'server-test')`
-      expect((yield* migrate).map(([id]) => id)).toEqual([1, 2])
+      expect((yield* migrate()).map(([id]) => id)).toEqual([1, 2])
       const rows = yield* sql`select number, active_key_digest, test from dbcrypt_keys`
       expect(rows).toEqual([{ number: 1, active_key_digest: "fedcba9", test: "server-test" }])
     }).pipe(Effect.provide(TestDatabase.layer())))

@@ -11,7 +11,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("Migrations", (it) =>
       const { url } = yield* TestDatabase.TestDatabase
       // Eight separate pools, as eight processes would have.
       const applied = yield* Effect.all(
-        Array.from({ length: 8 }, () => migrate.pipe(Effect.provide(pool(url, { maxConnections: 2 })))),
+        Array.from({ length: 8 }, () => migrate().pipe(Effect.provide(pool(url, { maxConnections: 2 })))),
         { concurrency: "unbounded" }
       )
       expect(applied.map((migrations) => migrations.length).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 2])
@@ -25,13 +25,13 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("Migrations", (it) =>
       const recorded = yield* sql<{ count: string }>`select count(*) as count from ${sql(migrationsTable)}`
       expect(recorded[0]?.count).toBe("2")
       // Idempotent afterwards.
-      expect(yield* migrate).toEqual([])
+      expect(yield* migrate()).toEqual([])
     }))
 
   it.effect("leaves no advisory lock behind", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      yield* migrate
+      yield* migrate()
       const locks = yield* sql<{ count: string }>`select count(*) as count from pg_locks where locktype = 'advisory'`
       expect(locks[0]?.count).toBe("0")
     }))

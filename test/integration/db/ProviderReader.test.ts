@@ -24,7 +24,7 @@ const awaitWaiterOnSeedLock = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 layer(Reader, { excludeTestServices: true })("ProviderReader", (it) => {
   it.effect("blocks while a seed transaction holds the lock, then returns the committed set", () =>
     Effect.gen(function*() {
-      yield* migrate
+      yield* migrate()
       const reader = yield* ProviderReader
       const store = yield* ProviderStore
       const lock = yield* SeedLock

@@ -13,7 +13,7 @@ const Store = ProviderStore.Default.pipe(Layer.provide(Encryption.plaintext), La
 
 const reset = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* migrate
+  yield* migrate()
   yield* sql`truncate ai_providers, ai_provider_keys, audit_logs`
 })
 

@@ -1,7 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer } from "effect"
-import { LockTimeout, SeedLock } from "../../../src/db/SeedLock.js"
+import { LockTimeout } from "../../../src/db/AdvisoryLock.js"
+import { SeedLock } from "../../../src/db/SeedLock.js"
 import { holdSeedLockElsewhere } from "../../support/SeedLockHolder.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 

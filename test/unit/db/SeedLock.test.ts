@@ -3,16 +3,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Ref, TestClock } from "effect"
 import { makeCipher } from "../../../src/crypto/Cipher.js"
 import { make as makeEncryption } from "../../../src/crypto/Encryption.js"
+import { LockHolder, LockTimeout } from "../../../src/db/AdvisoryLock.js"
 import { DatabaseError } from "../../../src/db/DatabaseError.js"
 import { latestMigration } from "../../../src/db/Migrations.js"
-import {
-  type LockChecks,
-  LockHolder,
-  type LockPrimitives,
-  type LockProbe,
-  LockTimeout,
-  make as makeLock
-} from "../../../src/db/SeedLock.js"
+import { type LockChecks, type LockPrimitives, type LockProbe, make as makeLock } from "../../../src/db/SeedLock.js"
 
 const holder = new LockHolder({
   pid: 4242,
@@ -33,7 +27,7 @@ const contended: LockPrimitives = {
   holders: Effect.succeed([holder])
 }
 
-const plaintext: LockChecks = { migrate: Effect.void, encryption: makeEncryption([]) }
+const plaintext: LockChecks = { migrate: () => Effect.void, encryption: makeEncryption([]) }
 const make = (primitives: LockPrimitives, checks: LockChecks = plaintext) => makeLock(primitives, checks)
 
 describe("SeedLock bound (TestClock)", () => {
@@ -111,7 +105,7 @@ describe("SeedLock checks the schema and the keys before the body", () => {
             versions,
             ([version, ...rest]) => [{ schemaVersion: version ?? latestMigration, keyRows: [] }, rest]
           )
-      }, { ...plaintext, migrate: Ref.update(migrated, (n) => n + 1) })
+      }, { ...plaintext, migrate: () => Ref.update(migrated, (n) => n + 1) })
       expect(yield* lock.withLock(Ref.updateAndGet(bodies, (n) => n + 1))).toBe(1)
       expect(yield* Ref.get(migrated)).toBe(1)
     }))
