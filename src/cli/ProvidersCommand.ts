@@ -7,16 +7,12 @@ import { HashConflict } from "../core/Errors.js"
 import { describeDifference } from "../core/FieldDifference.js"
 import { maskedFields, maskProvider } from "../core/MaskedProvider.js"
 import { type StoredRow, UnreadableProvider } from "../core/Provider.js"
-import { Migrations } from "../db/Migrations.js"
 import { ProviderReader } from "../db/ProviderReader.js"
 import { withCommandContext, withDatabase } from "./CommandContext.js"
 import { databaseOptions, format } from "./CommonOptions.js"
 import { type Format, print } from "./Output.js"
 
-/**
- * What every providers subcommand does: migrate, run the operation on the selected database, print
- * its result.
- */
+/** What every providers subcommand does: run the operation on the selected database, print its result. */
 const runAndPrint = <A, I, E, R>(
   options: {
     readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
@@ -26,12 +22,7 @@ const runAndPrint = <A, I, E, R>(
   operation: Effect.Effect<A, E, R>,
   schema: Schema.Schema<A, I>,
   text: (result: A) => string
-) =>
-  Effect.flatMap(Migrations, (migrations) => migrations.migrate({ lockTimeout: options.lockTimeout })).pipe(
-    Effect.zipRight(operation),
-    Effect.tap(print(schema, options.format, text)),
-    withDatabase(options)
-  )
+) => operation.pipe(Effect.tap(print(schema, options.format, text)), withDatabase(options))
 
 const ListedProvider = Schema.Union(
   Schema.Struct({ ...maskedFields, state: Schema.Literal("enabled", "disabled", "deleted") }),

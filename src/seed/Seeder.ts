@@ -1,6 +1,6 @@
 /**
- * The seed: a desired set (derived and hashed before any database access) -> migrations -> one
- * transaction holding the seed lock -> load -> decide -> one batched insert of providers, keys and
+ * The seed: a desired set (derived and hashed before any database access) -> one transaction holding
+ * the seed lock (schema and keys checked) -> load -> decide -> one batched insert of providers, keys and
  * audit rows -> commit. Any failure rolls everything back.
  */
 import { Data, type Duration, Effect, Either } from "effect"
@@ -11,7 +11,6 @@ import type { DesiredSet } from "../core/Provider.js"
 import { decide, type Decision, hashed, type HashedProvider } from "../core/Reconcile.js"
 import type { LockTimeout } from "../db/AdvisoryLock.js"
 import type { DatabaseError } from "../db/DatabaseError.js"
-import { Migrations } from "../db/Migrations.js"
 import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
 import { LockWait, SeedLock } from "../db/SeedLock.js"
 import { countActions, ProviderReport, SeedReport } from "./SeedReport.js"
@@ -95,7 +94,6 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
   effect: Effect.gen(function*() {
     const store = yield* ProviderStore
     const lock = yield* SeedLock
-    const migrations = yield* Migrations
 
     /** Inside the locked transaction: only load, compare and write. */
     const reconcile = (
@@ -135,12 +133,12 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
       })
 
     /**
-     * Migrates, then reconciles a desired set with the database. The set was derived (and so validated)
-     * from the environment before: nothing here can be a configuration error.
+     * Reconciles a desired set with the database (migrating it first when it is behind: see `SeedLock`).
+     * The set was derived (and so validated) from the environment before: nothing here can be a
+     * configuration error. An empty set returns at once: no lock, no transaction.
      */
     const seed = Effect.fn("Seed.seed")(function*(set: DesiredSet, options: SeedOptions = {}) {
       const desired = hashed(set.providers)
-      yield* migrations.migrate({ lockTimeout: options.lockTimeout })
       if (desired.length === 0) {
         yield* Effect.logInfo("no AI providers configured in the environment: nothing to seed")
         return new SeedReport({
@@ -162,5 +160,5 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
 
     return { seed }
   }),
-  dependencies: [ProviderStore.Default, SeedLock.Default, Migrations.Default]
+  dependencies: [ProviderStore.Default, SeedLock.Default]
 }) {}
