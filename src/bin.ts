@@ -2,11 +2,14 @@
  * The standalone program. Each command picks its log format (`--log-format`, to stderr); the exit code
  * is the failure's (SPEC §7), mapped in one place.
  */
+// First: a signal while the modules below load exits 130, like one during the run.
+import { releaseEarlySignals } from "./cli/EarlySignals.js"
 // Subpath imports: the package index loads every Node service (HTTP, sockets, workers) at startup.
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Option } from "effect"
 import { run, toExitCode } from "./cli/Cli.js"
+import { ExitCode } from "./cli/ExitCode.js"
 import { fromVariables } from "./env/IndexedConfigProvider.js"
 import * as Tracing from "./telemetry/Tracing.js"
 
@@ -22,8 +25,7 @@ const main = toExitCode(run(process.argv)).pipe(
   Effect.provide(NodeContext.layer)
 )
 
-const interrupted = 130
-
+releaseEarlySignals()
 NodeRuntime.runMain(main, {
   disablePrettyLogger: true,
   disableErrorReporting: true,
@@ -31,7 +33,7 @@ NodeRuntime.runMain(main, {
   teardown: (exit, onExit) =>
     onExit(
       Exit.isSuccess(exit) ? 0 : Option.match(Cause.failureOption(exit.cause), {
-        onNone: () => interrupted,
+        onNone: () => ExitCode.Interrupted,
         onSome: (code) => typeof code === "number" ? code : 1
       })
     )

@@ -31,6 +31,8 @@ export class AdoptResult extends Schema.Class<AdoptResult>("AdoptResult")({
   differences: Schema.Array(FieldDifference),
   /** Masked; set when keys are replaced (or would be). */
   keys: Schema.NullOr(Schema.Struct({ stored: Schema.Array(Schema.String), desired: Schema.Array(Schema.String) })),
+  /** Stored settings fields this program does not know, which adopting drops (their names are audited). */
+  dropped_settings: Schema.Array(Schema.String),
   applied: Schema.Boolean,
   request_id: Schema.String
 }) {}
@@ -62,7 +64,10 @@ const write = (desired: DesiredProvider, stored: StoredProvider, replaceKeys: bo
         resource_type: "ai_provider",
         resource_id: stored.id,
         resource_target: desired.name,
-        diff: { old: auditedConfiguration(stored), new: auditedConfiguration(desired) }
+        diff: {
+          old: { ...auditedConfiguration(stored), unknown_settings: stored.unknown_settings },
+          new: auditedConfiguration(desired)
+        }
       })
     ]
     if (replaceKeys) {
@@ -103,6 +108,7 @@ export const adopt = Effect.fn("Admin.adopt")(function*(desired: DesiredProvider
         provider: name,
         differences,
         keys: keysDiffer ? { stored: stored.keys.map(maskSecret), desired: desired.keys.map(maskSecret) } : null,
+        dropped_settings: stored.unknown_settings,
         applied: options.apply,
         request_id: requestId
       }, true)

@@ -1,5 +1,6 @@
 import { Command, ValidationError } from "@effect/cli"
 import { Cause, Console, Effect, Exit, Option } from "effect"
+import { InvalidConfiguration } from "../core/Errors.js"
 import { configCommand } from "./ConfigCommand.js"
 import { ExitCode, exitCodeForCause } from "./ExitCode.js"
 import { migrateCommand } from "./MigrateCommand.js"
@@ -12,8 +13,22 @@ export const rootCommand = Command.make("ai-provider-seed").pipe(
   Command.withSubcommands([seedCommand, configCommand, migrateCommand, providersCommand])
 )
 
-/** Runs the command line; `argv` is `process.argv`-shaped (runtime and script first). */
-export const run = Command.run(rootCommand, { name: "ai-provider-seed", version: "0.1.0" })
+const runCommand = Command.run(rootCommand, { name: "ai-provider-seed", version: "0.1.0" })
+
+/**
+ * Runs the command line; `argv` is `process.argv`-shaped (runtime and script first). The built-in
+ * `--wizard` asks its questions on a terminal: without one it would wait forever, so it is refused.
+ */
+export const run = (argv: ReadonlyArray<string>) =>
+  argv.includes("--wizard") && process.stdin.isTTY !== true
+    ? Effect.fail(
+      new InvalidConfiguration({
+        variables: ["--wizard"],
+        rule: "the wizard asks its questions on a terminal, and standard input is not one",
+        fix: "run a command with its options instead (`ai-provider-seed --help` lists them)"
+      })
+    )
+    : runCommand(argv)
 
 const describe = (error: unknown): string => error instanceof Error ? error.message : String(error)
 

@@ -8,9 +8,16 @@ export const format = Options.choice("format", ["text", "json"]).pipe(
   Options.withDescription("Output format: text for people, json for tools (stable, documented in the README)")
 )
 
-export const envFile = Options.file("env-file", { exists: "yes" }).pipe(
+/**
+ * `--dotenv`: Node 20 takes `--env-file` for itself even after the script's path (nodejs/node#54232), so
+ * that name is only an alias, for Node versions that let it through.
+ */
+export const envFile = Options.text("dotenv").pipe(
+  Options.withAlias("env-file"),
   Options.optional,
-  Options.withDescription("A dotenv file (KEY=VALUE lines) merged under the real environment: the environment wins")
+  Options.withDescription(
+    "A dotenv file (KEY=VALUE lines) merged under the real environment: the environment wins (an empty variable is set, and wins too: the program warns). --env-file is an alias that Node 20 intercepts"
+  )
 )
 
 export type LogFormat = "pretty" | "json" | "logfmt"
@@ -27,17 +34,21 @@ export const databaseUrl = Options.redacted("database-url").pipe(
   )
 )
 
-const durationPattern = /^(\d+(?:\.\d+)?)\s*(ms|millis|s|sec|seconds?|m|min|minutes?)$/
+const durationPattern = /^(\d+(?:\.\d+)?)\s*(ms|millis|s|sec|seconds?|m|min|minutes?|h|hours?)$/
 
-const unitMillis = (unit: string) => unit === "ms" || unit === "millis" ? 1 : unit.startsWith("s") ? 1000 : 60_000
+const unitMillis = (unit: string) =>
+  unit === "ms" || unit === "millis" ? 1 : unit.startsWith("s") ? 1000 : unit.startsWith("h") ? 3_600_000 : 60_000
 
-/** `500ms`, `30s`, `2m` (or `30 seconds`, ...). */
+/** `500ms`, `30s`, `2m`, `1h` (or `30 seconds`, ...). */
 export const parseDuration = (text: string): Option.Option<Duration.Duration> => {
   const match = durationPattern.exec(text.trim())
   return match?.[1] === undefined || match[2] === undefined
     ? Option.none()
     : Option.some(Duration.millis(Number(match[1]) * unitMillis(match[2])))
 }
+
+/** PostgreSQL takes timeouts up to 2^31 - 1 ms; a day is more than any startup should wait. */
+const lockTimeoutRange = { min: Duration.millis(1), max: Duration.hours(24) }
 
 export const lockTimeout = Options.text("lock-timeout").pipe(
   Options.mapEffect((text) =>
@@ -46,7 +57,12 @@ export const lockTimeout = Options.text("lock-timeout").pipe(
         Effect.fail(ValidationError.invalidValue(HelpDoc.p(
           `--lock-timeout: "${text}" is not a duration; use for example 500ms, 30s or 2m`
         ))),
-      onSome: Effect.succeed
+      onSome: (duration) =>
+        Duration.between(duration, { minimum: lockTimeoutRange.min, maximum: lockTimeoutRange.max })
+          ? Effect.succeed(duration)
+          : Effect.fail(ValidationError.invalidValue(HelpDoc.p(
+            `--lock-timeout: "${text}" is out of range; allowed are 1ms to 24h (for example 500ms, 30s, 2m)`
+          )))
     })
   ),
   Options.withDefault(defaultLockTimeout),

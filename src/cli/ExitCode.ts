@@ -38,7 +38,9 @@ export const ExitCode = {
   IndexedNameCollision: 4,
   LockTimeout: 5,
   Database: 6,
-  Encryption: 7
+  Encryption: 7,
+  /** SIGINT or SIGTERM: the run stopped, its transaction rolled back, its embedded server stopped. */
+  Interrupted: 130
 } as const
 export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
 
@@ -51,7 +53,8 @@ export const exitCodeMeanings: { readonly [Code in ExitCode]: string } = {
   4: "two configured providers claim one name",
   5: "the seed lock was not granted in time",
   6: "database unavailable or a statement failed",
-  7: "the encryption keys do not match the database"
+  7: "the encryption keys do not match the database",
+  130: "interrupted (SIGINT or SIGTERM): nothing was committed"
 }
 
 /** Failure `_tag` to exit code: total, so a new failure cannot silently exit 1. */
@@ -81,10 +84,10 @@ export const exitCodeForError = (error: unknown): ExitCode => {
   return isFailureTag(tag) ? exitCodes[tag] : ExitCode.Unexpected
 }
 
-/** The exit code for how a run ended: a typed failure by its tag, anything else (defect, interruption) 1. */
+/** The exit code for how a run ended: a typed failure by its tag, an interruption 130, a defect 1. */
 export const exitCodeForCause = (cause: Cause.Cause<unknown>): ExitCode =>
   Option.match(Cause.failureOption(cause), {
-    onNone: () => ExitCode.Unexpected,
+    onNone: () => Cause.isInterruptedOnly(cause) ? ExitCode.Interrupted : ExitCode.Unexpected,
     onSome: exitCodeForError
   })
 

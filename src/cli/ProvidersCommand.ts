@@ -78,6 +78,11 @@ const adoptText = (result: AdoptResult) =>
         result.keys.desired.join(", ") || "none"
       })`
     ]),
+    ...(result.dropped_settings.length === 0 ? [] : [
+      `  stored settings fields this program does not know, which adopting drops (audited by name): ${
+        result.dropped_settings.join(", ")
+      }`
+    ]),
     result.applied
       ? `Adopted: the stored provider now matches the environment (audited, request ${result.request_id}).`
       : `Nothing written. Run again with --yes to rewrite the stored provider from the environment.`

@@ -7,7 +7,7 @@ import { withCommandContext, withDatabase } from "./CommandContext.js"
 import { databaseOptions, format } from "./CommonOptions.js"
 import { exitCodeHelp } from "./ExitCode.js"
 import { print } from "./Output.js"
-import { failedReport, seedText } from "./SeedReportText.js"
+import { failedReport, interruptedReport, seedText } from "./SeedReportText.js"
 
 const dryRun = Options.boolean("dry-run").pipe(
   Options.withDescription("Take the lock, read and decide as usual, then roll back: report what would happen")
@@ -37,9 +37,12 @@ export const seedCommand = Command.make(
           })).pipe(withDatabase(options))
       ),
       Effect.flatMap(print(SeedReport, options.format, seedText)),
-      // The JSON report is also printed on failure, for tools; people get the error on stderr.
+      // The JSON report is also printed on failure and interruption, for tools; people get the error on stderr.
       Effect.tapError((error) =>
         options.format === "json" ? Console.log(JSON.stringify(failedReport(error), null, 2)) : Effect.void
+      ),
+      Effect.onInterrupt(() =>
+        options.format === "json" ? Console.log(JSON.stringify(interruptedReport, null, 2)) : Effect.void
       )
     )
 ).pipe(

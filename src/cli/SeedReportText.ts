@@ -63,7 +63,7 @@ export const errorJson = (error: unknown): Readonly<Record<string, unknown>> =>
     ? { _tag: "ConfigError", message: String(error) }
     : { _tag: "Unexpected", message: error instanceof Error ? error.message : String(error) }
 
-/** The JSON report of a run that failed: nothing was written. */
+/** The JSON report of a run that failed or was interrupted: nothing was written. */
 export const failedReport = (error: unknown) => ({
   outcome: "failed" as const,
   request_id: null,
@@ -74,3 +74,12 @@ export const failedReport = (error: unknown) => ({
   lock_wait_ms: null,
   error: errorJson(error)
 })
+
+export const interruptedReport = {
+  ...failedReport(undefined),
+  outcome: "interrupted" as const,
+  error: {
+    _tag: "Interrupted",
+    message: "The run was interrupted (SIGINT or SIGTERM); its transaction was rolled back and nothing was written."
+  }
+}

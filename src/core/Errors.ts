@@ -14,7 +14,7 @@ export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguratio
   fix: Schema.String
 }) {
   override get message(): string {
-    return `Invalid AI provider configuration in ${list(this.variables)}: ${this.rule}. Fix: ${this.fix}.`
+    return `Invalid configuration in ${list(this.variables)}: ${this.rule}. Fix: ${this.fix}.`
   }
 }
 

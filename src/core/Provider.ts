@@ -64,7 +64,9 @@ export class StoredProvider extends Schema.Class<StoredProvider>("StoredProvider
   ...providerFields,
   display_name: Schema.NullOr(Schema.String),
   enabled: Schema.Boolean,
-  deleted: Schema.Boolean
+  deleted: Schema.Boolean,
+  /** Fields of the stored settings that this program does not know (names only: values may be secrets). */
+  unknown_settings: Schema.Array(Schema.String)
 }) {
   get state(): "enabled" | "disabled" | "deleted" {
     return this.deleted ? "deleted" : this.enabled ? "enabled" : "disabled"

@@ -67,6 +67,14 @@ const decodeSettings = Schema.decodeUnknownEither(SettingsColumn, { errors: "all
 const parseJson = (text: string): Either.Either<unknown, "not JSON"> =>
   Either.try({ try: (): unknown => JSON.parse(text), catch: () => "not JSON" as const })
 
+const knownSettingsFields: ReadonlySet<string> = new Set(["_type", "_version", ...bedrockFields])
+
+/** The names of a settings blob's fields this program does not know (a newer writer's, or another program's). */
+const unknownFields = (settings: unknown): ReadonlyArray<string> =>
+  typeof settings === "object" && settings !== null
+    ? Object.keys(settings).filter((field) => !knownSettingsFields.has(field)).sort()
+    : []
+
 /** What cannot be read in a settings blob: paths and the markers `_type`/`_version`, never a field value. */
 const settingsProblem = (error: ParseResult.ParseError, settings: unknown): string => {
   const paths = Array.from(
@@ -107,6 +115,7 @@ export const toStoredRow =
       const type = row.type
       const settings = settingsText === null ? Either.right(null) : parseJson(settingsText)
       if (Either.isLeft(settings)) return unreadable("its settings are not JSON")
+      const unknownSettings = unknownFields(settings.right)
       return Either.match(decodeSettings(settings.right), {
         onLeft: (error): StoredRow => unreadable(settingsProblem(error, settings.right)),
         onRight: (bedrock) =>
@@ -119,7 +128,8 @@ export const toStoredRow =
             bedrock,
             display_name: row.display_name,
             enabled: row.enabled,
-            deleted: row.deleted
+            deleted: row.deleted,
+            unknown_settings: unknownSettings
           }, true)
       })
     })

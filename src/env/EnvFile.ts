@@ -1,5 +1,5 @@
 import { FileSystem } from "@effect/platform"
-import { ConfigProvider, Effect, Layer, Option, Schema } from "effect"
+import { Config, ConfigProvider, Effect, Layer, Option, Schema } from "effect"
 import { fromVariables } from "./IndexedConfigProvider.js"
 
 /** An env file that cannot be read or parsed. Names the path and line, never line content (it may hold keys). */
@@ -10,7 +10,10 @@ export class EnvFileError extends Schema.TaggedError<EnvFileError>()("EnvFileErr
 }) {
   override get message(): string {
     const where = this.line === undefined ? this.path : `${this.path}:${this.line}`
-    return `Cannot use env file ${where}: ${this.reason}. Fix: use dotenv lines KEY=VALUE ("#" starts a comment).`
+    const fix = this.line === undefined
+      ? "give --dotenv the path of a readable regular file"
+      : "use UTF-8 dotenv lines KEY=VALUE (\"#\" starts a comment)"
+    return `Cannot use env file ${where}: ${this.reason}. Fix: ${fix}.`
   }
 }
 
@@ -35,9 +38,17 @@ const unquote = (raw: string): { readonly body: string; readonly rest: string } 
   return undefined
 }
 
+/** An unquoted value ends at a `#` that follows white space (a comment); one scan, so linear in the line. */
+const withoutComment = (raw: string): string => {
+  for (let i = 1; i < raw.length; i++) {
+    if (raw.charAt(i) === "#" && /\s/.test(raw.charAt(i - 1))) return raw.slice(0, i).trim()
+  }
+  return raw.trim()
+}
+
 /** The value part of a line, or undefined when it is malformed. */
 const parseValue = (raw: string): string | undefined => {
-  if (!raw.startsWith("'") && !raw.startsWith("\"")) return raw.replace(/\s+#.*$/, "").trim()
+  if (!raw.startsWith("'") && !raw.startsWith("\"")) return withoutComment(raw)
   const quoted = unquote(raw)
   return quoted === undefined || (quoted.rest !== "" && !quoted.rest.startsWith("#")) ? undefined : quoted.body
 }
@@ -65,6 +76,73 @@ export const parseEnvFile = (path: string, text: string): Effect.Effect<Map<stri
     return Effect.succeed(variables)
   })
 
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/** The file's text; bytes that are not UTF-8 would become U+FFFD inside a key, so they are refused by line. */
+const decodeUtf8 = (path: string, bytes: Uint8Array): Effect.Effect<string, EnvFileError> =>
+  Effect.try({
+    try: () => utf8.decode(bytes),
+    catch: () => {
+      let line = 1
+      for (let start = 0; start < bytes.length;) {
+        const newline = bytes.indexOf(0x0a, start)
+        const end = newline === -1 ? bytes.length : newline
+        try {
+          utf8.decode(bytes.subarray(start, end))
+        } catch {
+          break
+        }
+        line++
+        start = end + 1
+      }
+      return new EnvFileError({
+        path,
+        line,
+        reason: "the line is not valid UTF-8 (a key would be stored with replacement characters)"
+      })
+    }
+  })
+
+/**
+ * Reads an env file that is a regular file: a directory, a FIFO (which would block forever without a
+ * writer) or a device is refused by its path, before anything is opened for reading.
+ */
+const readEnvFile = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(path).pipe(
+      Effect.mapError((error) => new EnvFileError({ path, reason: `it cannot be found or read (${error.message})` }))
+    )
+    if (info.type !== "File") {
+      return yield* new EnvFileError({ path, reason: `it is a ${info.type.toLowerCase()}, not a regular file` })
+    }
+    const bytes = yield* fs.readFile(path).pipe(
+      Effect.mapError((error) => new EnvFileError({ path, reason: `it cannot be read (${error.message})` }))
+    )
+    return yield* parseEnvFile(path, yield* decodeUtf8(path, bytes))
+  })
+
+/**
+ * An empty variable in the real environment wins over the file's value, so a provider the file
+ * describes can silently disappear: say so, naming both.
+ */
+const warnShadowed = (path: string, fromFile: ReadonlyMap<string, string>, current: ConfigProvider.ConfigProvider) =>
+  Effect.forEach(
+    Array.from(fromFile).filter(([, value]) => value !== ""),
+    ([name]) =>
+      Effect.withConfigProvider(Config.option(Config.string(name)), current).pipe(
+        Effect.flatMap((value) =>
+          Option.getOrUndefined(value) === ""
+            ? Effect.logWarning(
+              `${name} is set but empty in the environment, which wins over its value in ${path}: the value in the file is not used (unset ${name}, or remove it from the file)`
+            )
+            : Effect.void
+        ),
+        Effect.ignore
+      ),
+    { discard: true }
+  )
+
 /**
  * The current ConfigProvider with the env file's variables merged under it: the real
  * environment wins. The file's names are split on "_" like `ConfigProvider.fromEnv`, so
@@ -76,12 +154,10 @@ export const layer = (envFile: Option.Option<string>) =>
     onNone: () => Layer.empty,
     onSome: (path) =>
       Layer.unwrapEffect(Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const text = yield* fs.readFileString(path).pipe(
-          Effect.mapError((error) => new EnvFileError({ path, reason: error.message }))
-        )
-        const fromFile = fromVariables(yield* parseEnvFile(path, text))
+        const variables = yield* readEnvFile(path)
         const current = yield* Effect.configProviderWith(Effect.succeed)
+        yield* warnShadowed(path, variables, current)
+        const fromFile = fromVariables(variables)
         return Layer.setConfigProvider(ConfigProvider.orElse(current, () => fromFile))
       }))
   })

@@ -137,7 +137,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("bounded waits agains
             `CODER_AIBRIDGE_PROVIDER_${i}_KEY=sk-idle-${i}-0123456789abcdef`
           ].join("\n"))
         yield* Effect.promise(() => Fs.writeFile(envFile, lines.join("\n")))
-        const outcome = yield* seedCli(["--env-file", envFile], {})
+        const outcome = yield* seedCli(["--dotenv", envFile], {})
         expect(outcome.code, outcome.stderr).toBe(0)
         const [count] = yield* Effect.flatMap(
           SqlClient.SqlClient,

@@ -301,7 +301,7 @@ const expectUnreachable = (outcome: CliOutcome, command: Command, described: str
 
 const expectRefused = (outcome: CliOutcome, command: Command, source: Source) => {
   expect(outcome.code, outcome.all).toBe(2)
-  expect(outcome.stderr).toContain(`Invalid AI provider configuration in ${source}: the database URL `)
+  expect(outcome.stderr).toContain(`Invalid configuration in ${source}: the database URL `)
   if (command.args[0] === "seed") {
     expect(JSON.parse(outcome.stdout).error).toMatchObject({ _tag: "InvalidConfiguration", variables: [source] })
   }

@@ -122,14 +122,14 @@ layer(serverLayer, { excludeTestServices: true, timeout: "120 seconds" })("datab
         variables: ["--database-url"]
       })
       expect(jdbc.stderr.trim()).toMatch(
-        /^Invalid AI provider configuration in --database-url: the database URL is a JDBC URL\./
+        /^Invalid configuration in --database-url: the database URL is a JDBC URL\./
       )
       expect(JSON.parse(oneSlash.stdout).error).toMatchObject({
         _tag: "InvalidConfiguration",
         variables: ["DATABASE_URL"]
       })
       expect(noScheme.stderr.trim()).toMatch(
-        /^Invalid AI provider configuration in DATABASE_URL: the database URL is not a PostgreSQL URL/
+        /^Invalid configuration in DATABASE_URL: the database URL is not a PostgreSQL URL/
       )
     }))
 })

@@ -113,7 +113,7 @@ describe("config", () => {
       expect(JSON.parse(json.stdout)).toEqual({ providers: [], skipped: [], warnings: [] })
     }))
 
-  it.effect("--env-file is merged under the environment: the environment wins", () =>
+  it.effect("--dotenv (or its alias --env-file) is merged under the environment: the environment wins", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* fs.makeTempDirectoryScoped()

@@ -1,8 +1,15 @@
 import { ValidationError } from "@effect/cli"
 import { HelpDoc } from "@effect/cli"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, ConfigError } from "effect"
-import { ExitCode, exitCodeForCause, exitCodeForError } from "../../../src/cli/ExitCode.js"
+import { Cause, ConfigError, FiberId } from "effect"
+import {
+  ExitCode,
+  exitCodeForCause,
+  exitCodeForError,
+  exitCodeHelp,
+  exitCodeMeanings,
+  exitCodes
+} from "../../../src/cli/ExitCode.js"
 import { HashConflict, IndexedNameCollision, InvalidConfiguration } from "../../../src/core/Errors.js"
 
 describe("exit codes", () => {
@@ -25,9 +32,15 @@ describe("exit codes", () => {
     expect(exitCodeForError(new Error("boom"))).toBe(1)
   })
 
-  it("maps causes: failures by tag, defects and interruptions to 1", () => {
+  it("maps causes: failures by tag, defects to 1, interruptions to 130", () => {
     expect(exitCodeForCause(Cause.fail(new HashConflict({ provider: "p", differences: [] })))).toBe(3)
     expect(exitCodeForCause(Cause.die(new Error("boom")))).toBe(ExitCode.Unexpected)
-    expect(exitCodeForCause(Cause.interrupt("fiber" as never))).toBe(ExitCode.Unexpected)
+    expect(exitCodeForCause(Cause.interrupt(FiberId.none))).toBe(130)
+  })
+
+  it("has a row for every typed failure, and the help text lists every code", () => {
+    const help = exitCodeHelp()
+    for (const code of Object.values(ExitCode)) expect(help).toContain(`${code} ${exitCodeMeanings[code]}`)
+    for (const tag of Object.keys(exitCodes)) expect(help).toContain(tag)
   })
 })

@@ -159,7 +159,7 @@ describe("DatabaseUrl.parse: refused forms, without quoting them", () => {
       expect(error._tag).toBe("InvalidConfiguration")
       expect(error.variables).toEqual(["--database-url"])
       expect(error.message).toBe(
-        "Invalid AI provider configuration in --database-url: the database URL must start with postgres:// (two slashes). Fix: write a URL such as postgres://user:password@host:5432/database."
+        "Invalid configuration in --database-url: the database URL must start with postgres:// (two slashes). Fix: write a URL such as postgres://user:password@host:5432/database."
       )
     }).pipe(Effect.runPromise))
 })
