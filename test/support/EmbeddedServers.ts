@@ -6,6 +6,7 @@ import { Cause, Context, Effect, Exit, Layer, Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as Fs from "node:fs/promises"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
@@ -59,6 +60,17 @@ export const postmasterOf = (dataDir: string): Postmaster | undefined => {
     ? undefined
     : { pid, port: Number(lines[3]), status: lines[7]?.trim() ?? "" }
 }
+
+/** A loopback port nobody listens on right now. */
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = Net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
 
 export const passwordOf = (dataDir: string) => readFileSync(Path.join(dataDir, passwordFileName), "utf8").trim()
 

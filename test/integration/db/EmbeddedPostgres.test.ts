@@ -7,11 +7,17 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { pool } from "../../../src/db/Database.js"
-import { EmbeddedPostgres, EmbeddedPostgresError } from "../../../src/db/EmbeddedPostgres.js"
+import {
+  type DataDirectoryUnusable,
+  EmbeddedPostgres,
+  EmbeddedPostgresError
+} from "../../../src/db/EmbeddedPostgres.js"
 import { isRunning } from "../../support/Processes.js"
 
-const serverIn = (scope: Scope.Scope, layer: Layer.Layer<EmbeddedPostgres, EmbeddedPostgresError>) =>
-  Layer.buildWithScope(layer, scope).pipe(Effect.map(Context.get(EmbeddedPostgres)))
+const serverIn = (
+  scope: Scope.Scope,
+  layer: Layer.Layer<EmbeddedPostgres, EmbeddedPostgresError | DataDirectoryUnusable>
+) => Layer.buildWithScope(layer, scope).pipe(Effect.map(Context.get(EmbeddedPostgres)))
 
 const selectOne = (url: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
@@ -72,7 +78,7 @@ describe("EmbeddedPostgres", () => {
       yield* EmbeddedPostgres.pipe(Effect.provide(layer), Effect.scoped)
       yield* Effect.promise(() => Fs.appendFile(Path.join(dataDir, "postgresql.conf"), "\nshared_buffers = 'lots'\n"))
       const error = yield* EmbeddedPostgres.pipe(Effect.provide(layer), Effect.scoped, Effect.flip)
-      expect(error).toBeInstanceOf(EmbeddedPostgresError)
+      if (!(error instanceof EmbeddedPostgresError)) throw error
       expect(error.step).toBe("start")
       expect(error.reason).toContain("shared_buffers")
       expect(error.message).toContain(dataDir)
