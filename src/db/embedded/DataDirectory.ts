@@ -67,7 +67,7 @@ const removeLeftovers = async (parent: string, prefix: string, owners: ReadonlyA
     const path = Path.join(parent, entry)
     const stat = await Fs.lstat(path).catch(() => undefined)
     if (stat === undefined || !stat.isDirectory() || !owners.includes(stat.uid)) continue
-    if (processesWorkingIn(path).length > 0 || processesWorkingIn(Path.join(path, "data")).length > 0) continue
+    if (processesWorkingIn(path).length > 0) continue
     await Fs.rm(path, { recursive: true, force: true })
   }
 }

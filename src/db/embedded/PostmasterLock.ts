@@ -5,11 +5,11 @@
  * whose owner lives is another run's, and this run stops with a clear error instead.
  */
 import { Duration, Effect, Schedule } from "effect"
-import { readFileSync } from "node:fs"
+import { readFileSync, realpathSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { EmbeddedPostgresError } from "./Errors.js"
-import { environmentOf, isAlive, parentOf, processesWorkingIn, workingDirectoryOf } from "./Processes.js"
+import { argumentsOf, environmentOf, isAlive, parentOf, processesWorkingIn, workingDirectoryOf } from "./Processes.js"
 
 /** The environment variable that names the server's owner (this program's pid). */
 export const ownerVariable = "AI_PROVIDER_SEED_OWNER"
@@ -25,38 +25,48 @@ export const lockFileLines = (dataDir: string): ReadonlyArray<string> | undefine
   }
 }
 
+/** A live server of another run, or one this program did not start (no owner in its environment). */
+export type LiveHolder =
+  | { readonly _tag: "Owned"; readonly pid: number; readonly owner: number }
+  | { readonly _tag: "Foreign"; readonly pid: number }
+
 export type Holder =
+  | LiveHolder
   | { readonly _tag: "None" }
   /** The file names a process that is gone, or one that does not work in this directory (a reused pid). */
   | { readonly _tag: "Stale"; readonly pid: number }
   | { readonly _tag: "Orphan"; readonly pid: number; readonly owner: number }
-  | { readonly _tag: "Owned"; readonly pid: number; readonly owner: number }
-  /** A server this program did not start (no owner in its environment). */
-  | { readonly _tag: "Foreign"; readonly pid: number }
+
+const realPath = (path: string) => {
+  try {
+    return realpathSync(path)
+  } catch {
+    return path
+  }
+}
 
 export const holderOf = (dataDir: string): Holder => {
   const lines = lockFileLines(dataDir)
   if (lines === undefined) return { _tag: "None" }
   const pid = Math.abs(Number(lines[0]))
-  if (!isAlive(pid) || workingDirectoryOf(pid) !== dataDir) return { _tag: "Stale", pid }
+  // PostgreSQL works in its data directory: /proc shows the real path.
+  if (!isAlive(pid) || workingDirectoryOf(pid) !== realPath(dataDir)) return { _tag: "Stale", pid }
   const owner = Number(environmentOf(pid, ownerVariable))
   if (!Number.isInteger(owner) || owner <= 0) return { _tag: "Foreign", pid }
   return parentOf(pid) === owner ? { _tag: "Owned", pid, owner } : { _tag: "Orphan", pid, owner }
 }
 
 /** The error for a data directory another live server uses. */
-export const inUse = (dataDir: string, holder: Holder) =>
+export const inUse = (dataDir: string, holder: LiveHolder) =>
   new EmbeddedPostgresError({
     step: "start",
     dataDir,
     reason: holder._tag === "Owned"
       ? `the data directory is in use by another ai-provider-seed run (pid ${holder.owner}, its server has pid ${holder.pid})`
-      : `the data directory is in use by a PostgreSQL server that ai-provider-seed did not start (pid ${
-        "pid" in holder ? holder.pid : "unknown"
-      })`,
+      : `the data directory is in use by a PostgreSQL server that ai-provider-seed did not start (pid ${holder.pid})`,
     fix: holder._tag === "Owned"
       ? "wait for that run to end, or give this one its own AI_PROVIDER_SEED_DATA_DIR"
-      : `stop that server (kill -INT ${"pid" in holder ? holder.pid : "PID"}), then run again`
+      : `stop that server (kill -INT ${holder.pid}), then run again`
   })
 
 const gone = (pid: number, within: Duration.DurationInput) =>
@@ -65,14 +75,11 @@ const gone = (pid: number, within: Duration.DurationInput) =>
     Effect.timeoutTo({ duration: within, onSuccess: () => true, onTimeout: () => false })
   )
 
+/** PostgreSQL's processes in the directory: the postmaster (its path) and backends (titled "postgres: ..."). */
 const postgresWorkingIn = (dataDir: string) =>
-  processesWorkingIn(dataDir).filter((pid) => {
-    try {
-      return Path.basename(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "").startsWith("postgres")
-    } catch {
-      return false
-    }
-  })
+  processesWorkingIn(realPath(dataDir)).filter((pid) =>
+    Path.basename(argumentsOf(pid)?.[0] ?? "").startsWith("postgres")
+  )
 
 /**
  * Makes the data directory free for a new server, or fails: stops a server left by a dead run, removes a
@@ -135,7 +142,12 @@ export const recover = Effect.fn("EmbeddedPostgres.recover")(function*(dataDir: 
       }
     }
   }
-  return yield* inUse(dataDir, holderOf(dataDir))
+  return yield* new EmbeddedPostgresError({
+    step: "recover",
+    dataDir,
+    reason: "its lock file kept naming a new server while older ones were stopped",
+    fix: "stop every PostgreSQL server using the data directory, then run again"
+  })
 })
 
 /** Whether /proc lists the pid at all (alive or a zombie). */

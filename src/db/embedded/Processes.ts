@@ -39,9 +39,6 @@ export const parentOf = (pid: number): number | undefined => {
   return Number.isInteger(ppid) ? ppid : undefined
 }
 
-/** The start time of a process (clock ticks since boot): with the pid, it names one process for good. */
-export const startTimeOf = (pid: number): string | undefined => statFields(pid)?.[19]
-
 export const workingDirectoryOf = (pid: number): string | undefined => {
   try {
     return readlinkSync(`/proc/${pid}/cwd`)
@@ -66,8 +63,11 @@ const allPids = (): ReadonlyArray<number> => {
 }
 
 /**
- * The live processes working in `directory`. Every PostgreSQL process (postmaster, backends, initdb's
- * bootstrap) runs with its data directory as working directory, so none means none uses it.
+ * The live processes working in `directory` or below it. Every PostgreSQL process (postmaster, backends,
+ * initdb's bootstrap) runs with its data directory as working directory, so none means none uses it.
  */
 export const processesWorkingIn = (directory: string): ReadonlyArray<number> =>
-  allPids().filter((pid) => workingDirectoryOf(pid) === directory && isAlive(pid))
+  allPids().filter((pid) => {
+    const cwd = workingDirectoryOf(pid)
+    return cwd !== undefined && (cwd === directory || cwd.startsWith(`${directory}/`)) && isAlive(pid)
+  })

@@ -2,8 +2,8 @@
  * Who runs PostgreSQL, and how its programs are started. PostgreSQL refuses to run as root: as root we run
  * it as the `postgres` user (created if needed). Every program is started through `setpriv` when it is
  * there, which switches the user (as root) and sets a parent-death signal, so that the server dies with
- * the program even when the program is SIGKILLed (the kernel clears that signal on a credential change:
- * setpriv applies it after switching, the order a test in EmbeddedPostgresOwner.test.ts checks).
+ * the program even when the program is SIGKILLed. The kernel clears that signal on a credential change;
+ * setpriv (util-linux 2.38) sets it after switching: EmbeddedPostgresRecovery.test.ts checks it as root.
  */
 import { Duration, Effect } from "effect"
 import { spawn, type SpawnOptions } from "node:child_process"
@@ -16,13 +16,10 @@ export interface ServerUser {
   readonly switchTo?: { readonly uid: number; readonly gid: number }
 }
 
-export const serverUserName = "postgres"
+const serverUserName = "postgres"
 
 /** util-linux's setpriv: found at a fixed place, never through PATH. */
 const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path))
-
-/** Whether the programs we start die with us (Linux parent-death signal, through setpriv). */
-export const diesWithOwner = setpriv !== undefined
 
 export interface Command {
   readonly file: string
@@ -98,27 +95,26 @@ const idOf = (flag: "-u" | "-g") =>
   )
 
 /** As root, the `postgres` user (created when missing); else ourselves. */
-export const serverUser = (dataDir: string): Effect.Effect<ServerUser, EmbeddedPostgresError> =>
-  process.getuid?.() !== 0
-    ? Effect.succeed({ name: process.env["USER"] ?? "the current user" })
-    : Effect.all({ uid: idOf("-u"), gid: idOf("-g") }).pipe(
-      Effect.orElse(() =>
-        run(
-          { file: "useradd", args: ["--system", "--user-group", "--no-create-home", serverUserName], options: {} },
-          { timeout: Duration.seconds(30) }
-        ).pipe(Effect.zipRight(Effect.all({ uid: idOf("-u"), gid: idOf("-g") })))
-      ),
-      Effect.map((switchTo) => ({ name: serverUserName, switchTo })),
-      Effect.mapError((reason) =>
-        new EmbeddedPostgresError({
-          step: "user",
-          dataDir,
-          reason:
-            `cannot find or create the "${serverUserName}" user to run PostgreSQL as (it refuses root): ${reason}`,
-          fix: `create it (useradd --system --user-group ${serverUserName}), or run as an ordinary user`
-        })
-      )
+export const serverUser = Effect.fn("EmbeddedPostgres.serverUser")(function*(dataDir: string) {
+  if (process.getuid?.() !== 0) return { name: process.env["USER"] ?? "the current user" } satisfies ServerUser
+  return yield* Effect.all({ uid: idOf("-u"), gid: idOf("-g") }).pipe(
+    Effect.orElse(() =>
+      run(
+        { file: "useradd", args: ["--system", "--user-group", "--no-create-home", serverUserName], options: {} },
+        { timeout: Duration.seconds(30) }
+      ).pipe(Effect.zipRight(Effect.all({ uid: idOf("-u"), gid: idOf("-g") })))
+    ),
+    Effect.map((switchTo) => ({ name: serverUserName, switchTo })),
+    Effect.mapError((reason) =>
+      new EmbeddedPostgresError({
+        step: "user",
+        dataDir,
+        reason: `cannot find or create the "${serverUserName}" user to run PostgreSQL as (it refuses root): ${reason}`,
+        fix: `create it (useradd --system --user-group ${serverUserName}), or run as an ordinary user`
+      })
     )
+  )
+})
 
 /** Whether the server user can reach (search) `directory` and all its parents. */
 export const canReach = (user: ServerUser, directory: string) =>
