@@ -35,6 +35,8 @@ const run = (file: string, args: ReadonlyArray<string>, options: { nobody?: bool
       commandArgs,
       {
         timeout: 30_000,
+        // A directory every user can enter (a checkout may be in root's 0700 home).
+        cwd: "/",
         env: {
           PATH: process.env["PATH"] ?? "",
           HOME: "/tmp",
