@@ -36,7 +36,7 @@ export const relocatedDataDir = (wanted: string) => {
 }
 
 export const initdbPrefix = (dataDir: string) => `.${Path.basename(dataDir)}.initdb-`
-export const ephemeralPrefix = "ai-provider-seed-pg-"
+const ephemeralPrefix = "ai-provider-seed-pg-"
 
 const exists = (path: string) => Fs.lstat(path).then(() => true, () => false)
 

@@ -14,7 +14,7 @@ import { argumentsOf, environmentOf, isAlive, parentOf, processesWorkingIn, work
 /** The environment variable that names the server's owner (this program's pid). */
 export const ownerVariable = "AI_PROVIDER_SEED_OWNER"
 
-export const lockFileName = "postmaster.pid"
+const lockFileName = "postmaster.pid"
 
 /** The lock file's lines: pid (negative for a single-user backend), data directory, start time, port, ... status. */
 export const lockFileLines = (dataDir: string): ReadonlyArray<string> | undefined => {

@@ -83,7 +83,7 @@ describe("starting the embedded server", () => {
         const result = await Promise.race([
           done,
           new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error("the program did not end within 30 s of SIGTERM")), 30_000)
+            setTimeout(() => reject(new Error("the program did not end within 45 s of SIGTERM")), 45_000)
           )
         ])
         expect(result.code).not.toBe(0)
