@@ -27,6 +27,10 @@ export const reachableTempDir = async (prefix: string) => {
 
 export const remove = (path: string) => Fs.rm(path, { recursive: true, force: true })
 
+/** `reachableTempDir` for Effect tests: removed when the scope closes, whether the test passes or fails. */
+export const scopedTempDir = (prefix: string) =>
+  Effect.acquireRelease(Effect.promise(() => reachableTempDir(prefix)), (dir) => Effect.promise(() => remove(dir)))
+
 /**
  * Polls `check` until it returns something other than `undefined`, for at most `limitMs`; fails naming
  * `what` when it never does. For explicit states (a line in a file, a lock in pg_locks), never for time.

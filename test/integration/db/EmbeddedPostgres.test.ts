@@ -4,7 +4,6 @@ import type { Redacted } from "effect"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { existsSync } from "node:fs"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { pool } from "../../../src/db/Database.js"
 import {
@@ -12,6 +11,7 @@ import {
   EmbeddedPostgres,
   EmbeddedPostgresError
 } from "../../../src/db/EmbeddedPostgres.js"
+import { scopedTempDir } from "../../support/EmbeddedServers.js"
 import { isRunning } from "../../support/Processes.js"
 
 const serverIn = (
@@ -48,8 +48,7 @@ describe("EmbeddedPostgres", () => {
 
   it.live("a persistent data directory is initialized once and reused", () =>
     Effect.gen(function*() {
-      const parent = yield* Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "seed-persistent-")))
-      yield* Effect.promise(() => Fs.chmod(parent, 0o755))
+      const parent = yield* scopedTempDir("seed-persistent-")
       const dataDir = Path.join(parent, "pg")
       const layer = EmbeddedPostgres.layer({ mode: "persistent", dataDir })
       const marker = Effect.gen(function*() {
@@ -65,13 +64,11 @@ describe("EmbeddedPostgres", () => {
       expect(yield* marker).toBe(1)
       expect(yield* marker).toBe(2)
       expect(existsSync(Path.join(dataDir, "PG_VERSION"))).toBe(true)
-      yield* Effect.promise(() => Fs.rm(parent, { recursive: true, force: true }))
-    }))
+    }).pipe(Effect.scoped))
 
   it.live("a failure to start is a typed error carrying PostgreSQL's own reason", () =>
     Effect.gen(function*() {
-      const parent = yield* Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "seed-broken-")))
-      yield* Effect.promise(() => Fs.chmod(parent, 0o755))
+      const parent = yield* scopedTempDir("seed-broken-")
       const dataDir = Path.join(parent, "pg")
       const layer = EmbeddedPostgres.layer({ mode: "persistent", dataDir })
       // Initialize, then break the configuration the server reads at start.
@@ -82,6 +79,5 @@ describe("EmbeddedPostgres", () => {
       expect(error.step).toBe("start")
       expect(error.reason).toContain("shared_buffers")
       expect(error.message).toContain(dataDir)
-      yield* Effect.promise(() => Fs.rm(parent, { recursive: true, force: true }))
-    }))
+    }).pipe(Effect.scoped))
 })

@@ -12,7 +12,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { relocatedDataDir } from "../../../src/db/embedded/DataDirectory.js"
 import { EmbeddedPostgres, EmbeddedPostgresError } from "../../../src/db/EmbeddedPostgres.js"
-import { freePort, isRoot, reachableTempDir, remove, startIn } from "../../support/EmbeddedServers.js"
+import { freePort, isRoot, reachableTempDir, remove, scopedTempDir, startIn } from "../../support/EmbeddedServers.js"
 import { completion, root, runProgram } from "../../support/Program.js"
 
 const envFile = Path.join(root, "examples/providers.env")
@@ -134,7 +134,7 @@ describe("the embedded server's data directory", () => {
     "as root, the programs run from a copy only root can change; others' changes are refused",
     () =>
       Effect.gen(function*() {
-        const parent = yield* Effect.promise(() => reachableTempDir("seed-embedded-cache-"))
+        const parent = yield* scopedTempDir("seed-embedded-cache-")
         const cache = Path.join(parent, "cache")
         const start = (binariesCache: string) =>
           Effect.provide(
@@ -167,8 +167,7 @@ describe("the embedded server's data directory", () => {
         expect(refused.step).toBe("binaries")
         expect(refused.reason).toContain(`${planted} belongs to uid 65534`)
         expect(readdirSync(planted)).toEqual([])
-        yield* Effect.promise(() => remove(parent))
-      }),
+      }).pipe(Effect.scoped),
     180_000
   )
 })

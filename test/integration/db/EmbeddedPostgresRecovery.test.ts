@@ -23,6 +23,7 @@ import {
   postmasterOf,
   reachableTempDir,
   remove,
+  scopedTempDir,
   seedWaitsForLock,
   startServer,
   until
@@ -171,29 +172,27 @@ describe("recovering the embedded server", () => {
 
   it.live("a lock file whose pid now names an unrelated process does not stop the start", () =>
     Effect.gen(function*() {
-      const parent = yield* Effect.promise(() => reachableTempDir("seed-embedded-recovery-"))
+      const parent = yield* scopedTempDir("seed-embedded-recovery-")
       const dataDir = Path.join(parent, "postgres")
       yield* Effect.promise(async () => (await startServer(dataDir)).stop())
       // After a crash and a reboot, the pid in the lock file may belong to anything, even of the server user.
       const user = yield* serverUser(dataDir)
       const sleeper = command(user, "SIGKILL", "sleep", ["600"])
-      const unrelated = spawn(sleeper.file, sleeper.args, { ...sleeper.options, stdio: "ignore" })
-      try {
-        yield* Effect.promise(() =>
-          Fs.writeFile(
-            Path.join(dataDir, "postmaster.pid"),
-            `${unrelated.pid}\n${dataDir}\n1700000000\n5432\n\n127.0.0.1\n  0  0\nready   \n`
-          )
+      const unrelated = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn(sleeper.file, sleeper.args, { ...sleeper.options, stdio: "ignore" })),
+        (child) => Effect.sync(() => child.kill("SIGKILL"))
+      )
+      yield* Effect.promise(() =>
+        Fs.writeFile(
+          Path.join(dataDir, "postmaster.pid"),
+          `${unrelated.pid}\n${dataDir}\n1700000000\n5432\n\n127.0.0.1\n  0  0\nready   \n`
         )
-        const server = yield* Effect.promise(() => startServer(dataDir))
-        expect(postmasterOf(dataDir)?.pid).toBe(server.pid)
-        expect(isRunning(unrelated.pid!)).toBe(true)
-        yield* Effect.promise(() => server.stop())
-      } finally {
-        unrelated.kill("SIGKILL")
-        yield* Effect.promise(() => remove(parent))
-      }
-    }), 120_000)
+      )
+      const server = yield* Effect.promise(() => startServer(dataDir))
+      expect(postmasterOf(dataDir)?.pid).toBe(server.pid)
+      expect(isRunning(unrelated.pid!)).toBe(true)
+      yield* Effect.promise(() => server.stop())
+    }).pipe(Effect.scoped), 120_000)
 
   it("a program killed during initdb leaves nothing the next run trips on", async () => {
     const parent = await reachableTempDir("seed-embedded-recovery-")

@@ -8,7 +8,14 @@ import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { EmbeddedPostgres, EmbeddedPostgresError } from "../../../src/db/EmbeddedPostgres.js"
-import { postmasterOf, reachableTempDir, remove, startServer, until } from "../../support/EmbeddedServers.js"
+import {
+  postmasterOf,
+  reachableTempDir,
+  remove,
+  scopedTempDir,
+  startServer,
+  until
+} from "../../support/EmbeddedServers.js"
 import { isRunning, processesWorkingIn } from "../../support/Processes.js"
 import { completion, runProgram, start } from "../../support/Program.js"
 
@@ -44,7 +51,7 @@ describe("starting the embedded server", () => {
     "a server that never becomes ready fails the start within its bound, and is stopped",
     () =>
       Effect.gen(function*() {
-        const parent = yield* Effect.promise(() => reachableTempDir("seed-embedded-start-"))
+        const parent = yield* scopedTempDir("seed-embedded-start-")
         const dataDir = yield* Effect.promise(() => standbyDataDir(parent))
         const started = Date.now()
         const error = yield* EmbeddedPostgres.pipe(
@@ -60,8 +67,7 @@ describe("starting the embedded server", () => {
         // 3 s to wait, then a bounded stop; generous for a busy machine, far below the 60 s default.
         expect(elapsed).toBeLessThan(40_000)
         expect(processesWorkingIn(dataDir)).toEqual([])
-        yield* Effect.promise(() => remove(parent))
-      }),
+      }).pipe(Effect.scoped),
     90_000
   )
 
