@@ -19,20 +19,31 @@ export const applicationName = "ai-provider-seed"
 
 export type DatabaseSelection =
   | { readonly _tag: "Url"; readonly url: Redacted.Redacted<string> }
-  | { readonly _tag: "Embedded"; readonly dataDir: string }
+  /** `configured`: named by AI_PROVIDER_SEED_DATA_DIR (else the default, which root may relocate). */
+  | { readonly _tag: "Embedded"; readonly dataDir: string; readonly configured: boolean }
 
 export const defaultEmbeddedDataDir = ".data/postgres"
 
-/** `DATABASE_URL` when set, else the embedded server in `AI_PROVIDER_SEED_DATA_DIR`. */
+/** An empty value (a template's unset variable) counts as unset. */
+const nonEmpty = <A>(config: Config.Config<A>, isEmpty: (value: A) => boolean) =>
+  Config.option(config).pipe(Config.map(Option.filter((value) => !isEmpty(value))))
+
+/** `DATABASE_URL` when set and not empty, else the embedded server in `AI_PROVIDER_SEED_DATA_DIR` (same rule). */
 export const selectionFromConfig: Config.Config<DatabaseSelection> = Config.all({
-  url: Config.option(Config.redacted("DATABASE_URL")),
-  dataDir: Config.string("AI_PROVIDER_SEED_DATA_DIR").pipe(Config.withDefault(defaultEmbeddedDataDir))
+  url: nonEmpty(Config.redacted("DATABASE_URL"), (url) => Redacted.value(url).trim() === ""),
+  dataDir: nonEmpty(Config.string("AI_PROVIDER_SEED_DATA_DIR"), (dir) => dir.trim() === "")
 }).pipe(Config.map(({ dataDir, url }) =>
   Option.match(url, {
-    onNone: (): DatabaseSelection => ({ _tag: "Embedded", dataDir }),
+    onNone: (): DatabaseSelection =>
+      Option.match(dataDir, {
+        onNone: () => ({ _tag: "Embedded", dataDir: defaultEmbeddedDataDir, configured: false }),
+        onSome: (dataDir) => ({ _tag: "Embedded", dataDir, configured: true })
+      }),
     onSome: (url): DatabaseSelection => ({ _tag: "Url", url })
   })
 ))
+
+const dataDirVariable = "AI_PROVIDER_SEED_DATA_DIR"
 
 export interface PoolOptions {
   /** Two at least: cancelling a statement that waits on a lock needs a free connection. */
@@ -195,12 +206,26 @@ export const pool = (url: Redacted.Redacted<string>, options: PoolOptions = {}) 
     ).pipe(Layer.mapError(DatabaseError.fromSqlError(`connect to ${DatabaseUrl.describe(parsed)}`)))
   }))
 
-/** The pool for a selection; for the embedded default, the server lives as long as the layer. */
+/**
+ * The pool for a selection; for the embedded default, the server lives as long as the layer. A data
+ * directory that cannot be used as it is, is the configuration's problem (exit 2), not the server's.
+ */
 export const layer = (selection: DatabaseSelection, options: PoolOptions = {}) =>
   selection._tag === "Url"
     ? pool(selection.url, options)
     : Layer.unwrapEffect(Effect.map(EmbeddedPostgres, (server) => pool(server.url, options))).pipe(
-      Layer.provide(EmbeddedPostgres.layer({ mode: "persistent", dataDir: selection.dataDir }))
+      Layer.provide(
+        EmbeddedPostgres.layer({ mode: "persistent", dataDir: selection.dataDir, relocatable: !selection.configured })
+          .pipe(Layer.mapError((error) =>
+            error._tag === "EmbeddedPostgresError" ? error : new InvalidConfiguration({
+              variables: [dataDirVariable],
+              rule: `${
+                selection.configured ? "the directory it names" : `the default, ${defaultEmbeddedDataDir}`
+              } (${error.dataDir}) cannot be used: ${error.reason}`,
+              fix: error.fix
+            })
+          ))
+      )
     )
 
 export const layerFromConfig = (options: PoolOptions = {}) =>

@@ -1,9 +1,17 @@
-/** Whether a process is alive: signal 0 checks without sending anything. */
-export const isRunning = (pid: number) => {
+/** Processes seen from tests, through /proc: a zombie (never reaped by some containers' init) counts as gone. */
+import { isAlive, processesWorkingIn } from "../../src/db/embedded/Processes.js"
+
+/** Whether a process is alive (a zombie is not). */
+export const isRunning = (pid: number) => isAlive(pid)
+
+/** The live processes whose working directory is `dir` or below it (PostgreSQL works in its data directory). */
+export { processesWorkingIn }
+
+/** Sends a signal to a process that may be gone already. */
+export const signal = (pid: number, name: NodeJS.Signals) => {
   try {
-    process.kill(pid, 0)
-    return true
+    process.kill(pid, name)
   } catch {
-    return false
+    // Gone already.
   }
 }

@@ -4,14 +4,20 @@ import type { Redacted } from "effect"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { existsSync } from "node:fs"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { pool } from "../../../src/db/Database.js"
-import { EmbeddedPostgres, EmbeddedPostgresError } from "../../../src/db/EmbeddedPostgres.js"
+import {
+  type DataDirectoryUnusable,
+  EmbeddedPostgres,
+  EmbeddedPostgresError
+} from "../../../src/db/EmbeddedPostgres.js"
+import { scopedTempDir } from "../../support/EmbeddedServers.js"
 import { isRunning } from "../../support/Processes.js"
 
-const serverIn = (scope: Scope.Scope, layer: Layer.Layer<EmbeddedPostgres, EmbeddedPostgresError>) =>
-  Layer.buildWithScope(layer, scope).pipe(Effect.map(Context.get(EmbeddedPostgres)))
+const serverIn = (
+  scope: Scope.Scope,
+  layer: Layer.Layer<EmbeddedPostgres, EmbeddedPostgresError | DataDirectoryUnusable>
+) => Layer.buildWithScope(layer, scope).pipe(Effect.map(Context.get(EmbeddedPostgres)))
 
 const selectOne = (url: Redacted.Redacted<string>) =>
   Effect.gen(function*() {
@@ -42,8 +48,7 @@ describe("EmbeddedPostgres", () => {
 
   it.live("a persistent data directory is initialized once and reused", () =>
     Effect.gen(function*() {
-      const parent = yield* Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "seed-persistent-")))
-      yield* Effect.promise(() => Fs.chmod(parent, 0o755))
+      const parent = yield* scopedTempDir("seed-persistent-")
       const dataDir = Path.join(parent, "pg")
       const layer = EmbeddedPostgres.layer({ mode: "persistent", dataDir })
       const marker = Effect.gen(function*() {
@@ -59,23 +64,20 @@ describe("EmbeddedPostgres", () => {
       expect(yield* marker).toBe(1)
       expect(yield* marker).toBe(2)
       expect(existsSync(Path.join(dataDir, "PG_VERSION"))).toBe(true)
-      yield* Effect.promise(() => Fs.rm(parent, { recursive: true, force: true }))
-    }))
+    }).pipe(Effect.scoped))
 
   it.live("a failure to start is a typed error carrying PostgreSQL's own reason", () =>
     Effect.gen(function*() {
-      const parent = yield* Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "seed-broken-")))
-      yield* Effect.promise(() => Fs.chmod(parent, 0o755))
+      const parent = yield* scopedTempDir("seed-broken-")
       const dataDir = Path.join(parent, "pg")
       const layer = EmbeddedPostgres.layer({ mode: "persistent", dataDir })
       // Initialize, then break the configuration the server reads at start.
       yield* EmbeddedPostgres.pipe(Effect.provide(layer), Effect.scoped)
       yield* Effect.promise(() => Fs.appendFile(Path.join(dataDir, "postgresql.conf"), "\nshared_buffers = 'lots'\n"))
       const error = yield* EmbeddedPostgres.pipe(Effect.provide(layer), Effect.scoped, Effect.flip)
-      expect(error).toBeInstanceOf(EmbeddedPostgresError)
+      if (!(error instanceof EmbeddedPostgresError)) throw error
       expect(error.step).toBe("start")
       expect(error.reason).toContain("shared_buffers")
       expect(error.message).toContain(dataDir)
-      yield* Effect.promise(() => Fs.rm(parent, { recursive: true, force: true }))
-    }))
+    }).pipe(Effect.scoped))
 })

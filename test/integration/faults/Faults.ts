@@ -1,10 +1,11 @@
 /** Helpers for the fault tests: large environments in env files, row counts, and polling the server. */
 import { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
-import { Duration, Effect, Schedule } from "effect"
+import { Duration, Effect, Redacted, Schedule } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import Pg from "pg"
 import { expectNoSecrets } from "../../support/Seeding.js"
 
 /** Every key is a canary: distinct, long enough for the scan, and never expected in any output. */
@@ -91,6 +92,39 @@ export const seedLockHeld = (database: string) =>
         select 1 from pg_locks l join pg_database d on d.oid = l.database
         where l.locktype = 'advisory' and l.granted and l.objid = 10 and l.objsubid = 1 and d.datname = ${database}
       ) as held`).pipe(Effect.map((rows) => rows[0]?.held === true))
+
+/**
+ * A session that holds SHARE locks on the seed's tables until the scope closes: a seed then takes the seed
+ * lock and waits at its first write, inside its transaction, for as long as the test needs (an explicit
+ * state, not a moment to catch). Its errors after a server stop are expected and ignored.
+ */
+export const blockSeedWrites = (url: Redacted.Redacted<string>) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const client = new Pg.Client({ connectionString: Redacted.value(url) })
+      client.on("error", () => {})
+      await client.connect()
+      await client.query("begin")
+      await client.query("lock table ai_providers, ai_provider_keys, audit_logs in share mode")
+      return client
+    }),
+    (client) =>
+      Effect.promise(() =>
+        client.query("rollback").catch(() => undefined).then(() => client.end().catch(() => undefined))
+      )
+  )
+
+/** Whether a seed of this database holds the seed lock and waits for a table lock (see `blockSeedWrites`). */
+export const seedBlockedInside = (database: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ blocked: boolean }>`
+      select exists(
+        select 1 from pg_locks l join pg_database d on d.oid = l.database
+        where l.locktype = 'advisory' and l.granted and l.objid = 10 and l.objsubid = 1 and d.datname = ${database}
+      ) and exists(
+        select 1 from pg_locks l join pg_database d on d.oid = l.database
+        where l.locktype = 'relation' and not l.granted and d.datname = ${database}
+      ) as blocked`).pipe(Effect.map((rows) => rows[0]?.blocked === true))
 
 /** Polls `check` every 20 ms until it holds, for at most `limit`; fails the test when it never does. */
 export const waitUntil = <E, R>(what: string, check: Effect.Effect<boolean, E, R>, limit: Duration.DurationInput) =>

@@ -38,6 +38,9 @@ const pgbouncer = (serverUrl: string) =>
       (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
     )
     const user = decodeURIComponent(server.username) || "postgres"
+    // The embedded server admits its owner by password: PgBouncer gets it (to log in with SCRAM) and asks
+    // clients for it in turn. A server without one (a local trust setup) keeps trust.
+    const password = decodeURIComponent(server.password)
     const config = [
       "[databases]",
       `* = host=${server.hostname} port=${server.port || "5432"}`,
@@ -45,7 +48,7 @@ const pgbouncer = (serverUrl: string) =>
       "listen_addr = 127.0.0.1",
       `listen_port = ${port}`,
       "unix_socket_dir =",
-      "auth_type = trust",
+      `auth_type = ${password === "" ? "trust" : "scram-sha-256"}`,
       `auth_file = ${dir}/users.txt`,
       "pool_mode = transaction",
       "default_pool_size = 4",
@@ -53,13 +56,17 @@ const pgbouncer = (serverUrl: string) =>
       "ignore_startup_parameters = extra_float_digits,options",
       `logfile = ${dir}/pgbouncer.log`
     ]
-    yield* Effect.promise(async () => {
-      await Fs.writeFile(Path.join(dir, "pgbouncer.ini"), config.join("\n") + "\n")
-      await Fs.writeFile(Path.join(dir, "users.txt"), `"${user}" ""\n`)
-      // The server user must read its configuration and write its log.
-      await Fs.chmod(dir, 0o777)
-    })
     const asRoot = process.getuid?.() === 0
+    yield* Effect.promise(async () => {
+      await Fs.writeFile(Path.join(dir, "pgbouncer.ini"), config.join("\n") + "\n", { mode: 0o600 })
+      await Fs.writeFile(Path.join(dir, "users.txt"), `"${user}" "${password}"\n`, { mode: 0o600 })
+      // As root it runs as the server user, which must read its configuration and write its log: only it.
+      if (asRoot) {
+        for (const path of [dir, Path.join(dir, "pgbouncer.ini"), Path.join(dir, "users.txt")]) {
+          await Fs.chown(path, ...(await serverIds()))
+        }
+      }
+    })
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
         spawn(binary ?? "pgbouncer", [...(asRoot ? ["-u", "postgres"] : []), Path.join(dir, "pgbouncer.ini")], {
@@ -69,7 +76,8 @@ const pgbouncer = (serverUrl: string) =>
       (child) => Effect.sync(() => child.kill("SIGTERM"))
     )
     child.stderr?.resume()
-    const url = `postgres://${user}@127.0.0.1:${port}${server.pathname}`
+    const credentials = password === "" ? user : `${user}:${encodeURIComponent(password)}`
+    const url = `postgres://${credentials}@127.0.0.1:${port}${server.pathname}`
     // Ready when a query goes through it.
     yield* Effect.tryPromise(async () => {
       const client = new Pg.Client({ connectionString: url })
@@ -80,8 +88,15 @@ const pgbouncer = (serverUrl: string) =>
       Effect.retry(Schedule.intersect(Schedule.spaced(Duration.millis(100)), Schedule.recurs(100))),
       Effect.orDie
     )
-    return (database: string) => `postgres://${user}@127.0.0.1:${port}/${database}`
+    return (database: string) => `postgres://${credentials}@127.0.0.1:${port}/${database}`
   })
+
+/** The `postgres` user's uid and gid (PgBouncer refuses to run as root). */
+const serverIds = async (): Promise<[number, number]> => {
+  const passwd = await Fs.readFile("/etc/passwd", "utf8")
+  const fields = passwd.split("\n").find((line) => line.startsWith("postgres:"))?.split(":")
+  return [Number(fields?.[2]), Number(fields?.[3])]
+}
 
 const replicas = 6
 const key = (name: string) => `sk-canary-pgbouncer-${name}-0123456789abcdef`

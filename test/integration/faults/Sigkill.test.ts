@@ -1,6 +1,7 @@
 /**
- * SIGKILL a seeder at random moments while it inserts thousands of providers (issue 6): the database
- * holds all of that run's rows or none, never a part, and the next run succeeds.
+ * SIGKILL a seeder while it inserts thousands of providers (issue 6), at random moments and, by
+ * construction, inside its transaction: the database holds all of that run's rows or none, never a part,
+ * and the next run succeeds.
  */
 import { expect, layer } from "@effect/vitest"
 import { Effect, Random, Redacted } from "effect"
@@ -8,12 +9,14 @@ import { completion, start } from "../../support/Program.js"
 import { resetDatabase } from "../../support/Seeding.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 import {
+  blockSeedWrites,
   complete,
   counts,
   expectAllOrNone,
   expectNoCanaries,
   largeEnvFile,
   none,
+  seedBlockedInside,
   seedLockHeld,
   waitUntil
 } from "./Faults.js"
@@ -25,24 +28,31 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("SIGKILL during a lar
     Effect.gen(function*() {
       const { name, url } = yield* TestDatabase.TestDatabase
       const env = yield* largeEnvFile("kill", providers)
-      const args = ["seed", "--format", "json", "--env-file", env.path]
+      // A lock timeout longer than any wait here: the server-side lock_timeout it sets must not end a blocked run.
+      const args = ["seed", "--format", "json", "--dotenv", env.path, "--lock-timeout", "5m"]
       const programEnv = { DATABASE_URL: Redacted.value(url) }
       const outcomes: Array<string> = []
       let killedHoldingLock = 0
       // Even attempts: a random moment after the start (connecting, migrating, deriving, inserting, or
-      // already done). Odd attempts: a random moment after the seed lock is granted, inside the transaction.
+      // already done). Odd attempts: inside the transaction, by construction: the seed's writes are blocked
+      // from before it starts, so it holds the seed lock and waits at its first insert when it is killed.
       for (let attempt = 0; attempt < 4; attempt++) {
-        const child = start(args, programEnv)
-        const done = Effect.promise(() => completion(child))
-        if (attempt % 2 === 0) {
-          yield* Effect.sleep(yield* Random.nextIntBetween(200, 4000))
-        } else {
-          yield* waitUntil("the seed holds the lock", seedLockHeld(name), "60 seconds")
-          yield* Effect.sleep(yield* Random.nextIntBetween(0, 300))
-        }
-        const holding = yield* seedLockHeld(name)
-        child.kill("SIGKILL")
-        const killed = yield* done
+        const inside = attempt % 2 === 1
+        const { holding, killed } = yield* Effect.scoped(Effect.gen(function*() {
+          if (inside) yield* blockSeedWrites(url)
+          const child = start(args, programEnv)
+          const done = Effect.promise(() => completion(child))
+          if (inside) {
+            yield* waitUntil("the seed holds the lock and waits to write", seedBlockedInside(name), "90 seconds")
+          } else {
+            yield* Effect.sleep(yield* Random.nextIntBetween(200, 4000))
+          }
+          const holding = yield* seedLockHeld(name)
+          child.kill("SIGKILL")
+          const killed = yield* done
+          if (inside) expect(holding, `attempt ${attempt}`).toBe(true)
+          return { holding, killed }
+        }))
         if (killed.code === null && holding) killedHoldingLock++
         // The server rolls the killed session back, releasing the lock, once it notices the closed socket.
         yield* waitUntil(
@@ -67,7 +77,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("SIGKILL during a lar
         yield* resetDatabase
         expect(yield* counts).toEqual(none)
       }
-      // The odd attempts kill inside the transaction by construction; say so if that ever stops holding.
-      expect(killedHoldingLock, outcomes.join("; ")).toBeGreaterThanOrEqual(1)
+      // The odd attempts kill inside the transaction by construction.
+      expect(killedHoldingLock, outcomes.join("; ")).toBeGreaterThanOrEqual(2)
     }).pipe(Effect.scoped), { timeout: 240_000 })
 })
