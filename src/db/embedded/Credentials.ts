@@ -1,8 +1,9 @@
 /**
  * The embedded server admits only its owner: the superuser has a random password, generated when the data
  * directory is created and kept in it (mode 0600, readable only by the server user and root), and the
- * server reads the access rules from our own file (passed as `hba_file`), which allows that user with
- * that password (scram-sha-256) over loopback TCP and nothing else. It has no Unix socket.
+ * server reads the access rules from our own file (passed as `hba_file`), which allows a role only with
+ * its password (scram-sha-256) over loopback TCP and nothing else: the superuser, and any role the owner
+ * creates with a password of its own. It has no Unix socket.
  */
 import { Duration, Effect } from "effect"
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto"
@@ -18,9 +19,9 @@ export const passwordFileName = "ai-provider-seed.password"
 export const hbaFileName = "ai-provider-seed.hba.conf"
 
 export const hbaRules = [
-  "# Written by ai-provider-seed, which starts the server with hba_file pointing here: only the superuser,",
-  "# with its password (kept in ai-provider-seed.password), over loopback TCP. The server has no Unix socket.",
-  `host all ${superuser} 127.0.0.1/32 scram-sha-256`,
+  "# Written by ai-provider-seed, which starts the server with hba_file pointing here: a role with its",
+  "# password only (the superuser's is kept in ai-provider-seed.password), over loopback TCP. No Unix socket.",
+  "host all all 127.0.0.1/32 scram-sha-256",
   ""
 ].join("\n")
 

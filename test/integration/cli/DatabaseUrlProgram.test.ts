@@ -109,9 +109,9 @@ layer(serverLayer, { excludeTestServices: true, timeout: "120 seconds" })("datab
       ], { concurrency: "unbounded" })
       const database = server.url(server.port).split("/").at(-1)
       expect(noTls.code).toBe(6)
-      expect(noTls.stderr.trim()).toBe(
-        `Database step "connect to 127.0.0.1:${server.port}/${database}" failed: The server does not support SSL connections`
-      )
+      expect(noTls.stderr.trim().split("\n")).toEqual([
+        `Database step "connect to 127.0.0.1:${server.port}/${database}" failed: The server does not support SSL connections. Fix: check that PostgreSQL runs and the database URL is right, then start again.`
+      ])
       expect(JSON.parse(noTls.stdout).error).toMatchObject({
         _tag: "DatabaseError",
         step: `connect to 127.0.0.1:${server.port}/${database}`
