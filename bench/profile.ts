@@ -8,8 +8,9 @@
  *
  *   npx tsx bench/profile.ts --database-url URL [--runs 11] [--entry dist/bin.js] [--imports a.js,b.js]
  *
- * The database must hold the providers of the environment already (a no-op); the command's
- * environment is this process's, with DATABASE_URL pointing at the proxy.
+ * The database must hold the providers of the environment already (a no-op); the command gets PATH,
+ * HOME and the CODER_AIBRIDGE_* and AI_PROVIDER_SEED_* variables of this process, and DATABASE_URL
+ * pointing at the proxy.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Option } from "effect"
@@ -194,7 +195,14 @@ const main = Effect.gen(function*() {
   )
   const target = new URL(url)
   const proxy = yield* WireProxy.make({ target: { host: target.hostname, port: Number(target.port || 5432) } })
-  const env = { ...process.env, DATABASE_URL: proxy.via(url) }
+  // A clean environment, as in bench/startup.ts: only the program's own variables (NODE_EXTRA_CA_CERTS,
+  // for one, makes every Node process parse a CA bundle at start).
+  const env = {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => /^(PATH|HOME|CODER_AIBRIDGE_.*|AI_PROVIDER_SEED_.*)$/.test(name))
+    ),
+    DATABASE_URL: proxy.via(url)
+  }
 
   const bare: Array<number> = []
   const importOnly: Array<number> = []
