@@ -29,9 +29,10 @@ const readCache = (file) => {
  */
 const runBundle = (bundle) => {
   const cacheFile = `${bundle}.cache`
-  // CommonJS's own wrapper: the bundle sees require, module and __dirname as when Node loads it.
-  const source = `(function (exports, require, module, __filename, __dirname) {${Fs.readFileSync(bundle, "utf8")}\n})`
-  const script = new Vm.Script(source, { filename: bundle, cachedData: readCache(cacheFile) })
+  // CommonJS's own wrapper: the bundle sees require, module and __dirname as when Node loads it. On a
+  // line of its own, which lineOffset hides: stack traces point at the bundle's own lines and columns.
+  const source = `(function (exports, require, module, __filename, __dirname) {\n${Fs.readFileSync(bundle, "utf8")}\n})`
+  const script = new Vm.Script(source, { filename: bundle, lineOffset: -1, cachedData: readCache(cacheFile) })
   if (process.env.AI_PROVIDER_SEED_WRITE_CODE_CACHE === "1") {
     process.once("exit", () => Fs.writeFileSync(cacheFile, script.createCachedData()))
   }
