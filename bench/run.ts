@@ -5,22 +5,25 @@
  * - in-process seed time (environment -> desired set -> locked transaction -> commit) against a
  *   hand-written minimal sequence through plain `pg` doing the same work (lock, one select, one insert
  *   per table, commit), with the ratio;
- * - whole-program cold start of a no-op `seed` against a plain `node` script that connects with `pg`
- *   and runs one query; peak memory (max RSS) of the program at 10,000 providers.
+ * - the whole program (bin/ai-provider-seed.cjs: the bundle with its code cache), as issue 14 measures
+ *   it: a no-op `seed` of 3 providers against the plain script (bench/plain-seed.cjs: begin, lock,
+ *   select, commit), wall and CPU in interleaved rounds (bench/StartupComparison.ts), directly and
+ *   with 5 ms added each way; statements on the wire (bench/WireProxy.ts) for a first seed and a
+ *   no-op restart of 300 providers, and the no-op run's lock hold time; a first seed and a no-op
+ *   restart of 10,000 indexed providers from an --env-file: wall time and peak memory.
  *
- * Writes bench/results.md and bench/seed-time.svg and says, per target, met or missed.
+ * Writes bench/results.md and bench/seed-time.svg and says, per target of issue 14, met or missed.
  *   npm run bench -- [--database-url postgres://127.0.0.1/...]   (default: an embedded PostgreSQL)
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient, Statement } from "@effect/sql"
 import { Effect, Layer, Logger, Option, Redacted, Ref } from "effect"
-import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import Pg from "pg"
+import { ensureBuilt } from "../scripts/build.js"
 import { SystemActorId } from "../src/audit/Audit.js"
 import { mask } from "../src/core/Mask.js"
 import { Encryption } from "../src/crypto/Encryption.js"
@@ -31,11 +34,13 @@ import { fromVariables } from "../src/env/IndexedConfigProvider.js"
 import { ProviderEnvironment } from "../src/env/ProviderEnvironment.js"
 import { Seeder } from "../src/seed/Seeder.js"
 import { scratchDatabase, scratchServer } from "../support/ScratchDatabase.js"
+import { compare, type Comparison, markdown as comparisonTable, measure, type Usage } from "./StartupComparison.js"
+import * as WireProxy from "./WireProxy.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const sizes = [1, 100, 1000, 10_000] as const
 const repetitions = (size: number) => size >= 10_000 ? 3 : 5
-const coldStarts = 7
+const startupRounds = 21
 
 // ----------------------------------------------------------------------------------------------------
 // Environments
@@ -150,35 +155,33 @@ const baseline = async (client: Pg.Client, env: Environment) => {
 }
 
 // ----------------------------------------------------------------------------------------------------
-// Child processes: cold start and peak memory
+// The whole program, as a child process
 
-const program = Path.join(root, "dist/bin.js")
-const coldBaseline = `const pg = require("pg"); const c = new pg.Client(process.argv[1]);
-  c.connect().then(() => c.query("select 1")).then(() => c.end())`
+const program = {
+  name: "ai-provider-seed (bundle + code cache)",
+  args: [Path.join(root, "bin/ai-provider-seed.cjs"), "seed"]
+}
+const cleanEnvironment = { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp" }
 
-const wallMs = (args: ReadonlyArray<string>, env: Environment = {}) => {
-  const started = performance.now()
-  const result = spawnSync(process.execPath, args, {
-    cwd: root,
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...env },
-    stdio: ["ignore", "ignore", "pipe"]
-  })
-  if (result.status !== 0) throw new Error(`${args.join(" ")} exited ${result.status}: ${result.stderr}`)
-  return performance.now() - started
+const proxyFor = (url: string, delayMs = 0) => {
+  const target = new URL(url)
+  return WireProxy.make({ target: { host: target.hostname, port: Number(target.port || 5432) }, delayMs })
 }
 
-/** Max RSS in MiB of the program, from GNU time when present (its own output file: the logs are large). */
-const peakMemoryMiB = (args: ReadonlyArray<string>, dir: string) => {
-  if (!existsSync("/usr/bin/time")) return undefined
-  const output = Path.join(dir, "time.txt")
-  const result = spawnSync("/usr/bin/time", ["-o", output, "-f", "%M", process.execPath, ...args], {
-    cwd: root,
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp" },
-    stdio: ["ignore", "ignore", "ignore"]
-  })
-  const kib = Number(readFileSync(output, "utf8").trim().split("\n").at(-1))
-  return result.status === 0 && Number.isFinite(kib) ? kib / 1024 : undefined
-}
+/** One run of the program through a counting proxy: its statements, and how long it held the seed lock. */
+const onTheWire = (url: string, env: Environment) =>
+  Effect.gen(function*() {
+    const proxy = yield* proxyFor(url)
+    yield* measure(program, { ...cleanEnvironment, ...env, DATABASE_URL: proxy.via(url) })
+    const statements = proxy.statements
+    // The seed's lock is the last one taken; it is held until the COMMIT that follows it.
+    const lockAt = statements.map((statement) => statement.text.includes("pg_advisory_xact_lock")).lastIndexOf(true)
+    const commit = statements.slice(lockAt + 1).find((statement) => /^\s*commit/i.test(statement.text))
+    return {
+      statements: proxy.summary().statements,
+      lockHoldMs: lockAt === -1 || commit === undefined ? NaN : commit.atMs - statements[lockAt]!.atMs
+    }
+  }).pipe(Effect.scoped)
 
 // ----------------------------------------------------------------------------------------------------
 // Output
@@ -249,8 +252,7 @@ const argument = (flag: string) => {
 
 const main = Effect.gen(function*() {
   const started = performance.now()
-  console.log("building dist/ for the whole-program measurements ...")
-  execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
+  yield* ensureBuilt
   const admin = yield* scratchServer(argument("--database-url"))
   const url = Redacted.value((yield* scratchDatabase(admin, "bench")).url)
   const client = new Pg.Client({ connectionString: url })
@@ -294,52 +296,89 @@ const main = Effect.gen(function*() {
     yield* truncate
   }).pipe(Effect.provide(pool(Redacted.make(url), { maxConnections: 4 })))
 
-  // Cold start: a no-op seed of one provider, already stored, against the same running server.
-  const one = environment(1)
+  // Start-up: a no-op seed of 3 providers (seeded once first) against the plain script, in rounds.
+  const three = environment(3)
+  yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
+  yield* measure(program, { ...cleanEnvironment, ...three, DATABASE_URL: url })
+  const direct = yield* compare([program], { ...cleanEnvironment, ...three, DATABASE_URL: url }, startupRounds)
+  const delayMs = 5
+  const delayed = yield* Effect.scoped(
+    Effect.flatMap(
+      proxyFor(url, delayMs),
+      (proxy) => compare([program], { ...cleanEnvironment, ...three, DATABASE_URL: proxy.via(url) }, startupRounds)
+    )
+  )
+  const startup = direct.variants[0]!
+  const distant = delayed.variants[0]!
+  console.log(
+    `no-op start-up, ${startupRounds} rounds:\n${comparisonTable(direct, false)}\n5 ms each way:\n${
+      comparisonTable(delayed, true)
+    }`
+  )
+
+  // Statements on the wire at 300 providers: a first seed on the migrated database, then a no-op restart.
+  yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
+  const first300 = yield* onTheWire(url, environment(300))
+  const noop300 = yield* onTheWire(url, environment(300))
+  console.log(
+    `300 providers on the wire: first seed ${first300.statements} statements, no-op restart ${noop300.statements} (lock held ${
+      fmt(noop300.lockHoldMs)
+    } ms)`
+  )
+
+  // 10,000 indexed providers from an --env-file: a first seed, then the no-op restart.
   const dir = yield* Effect.acquireRelease(
     Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "ai-provider-seed-bench-"))),
     (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
   )
-  wallMs([program, "seed", "--database-url", url], one)
-  const programStarts: Array<number> = []
-  const baselineStarts: Array<number> = []
-  for (let i = 0; i < coldStarts; i++) {
-    programStarts.push(wallMs([program, "seed", "--database-url", url], one))
-    baselineStarts.push(wallMs(["-e", coldBaseline, url]))
-  }
-  const cold = { program: median(programStarts), baseline: median(baselineStarts) }
-  console.log(`cold start: program ${fmt(cold.program)} ms, plain pg script ${fmt(cold.baseline)} ms`)
-
-  // Peak memory at 10,000 providers: a first seed through --env-file, then the no-op restart.
   const envFile = Path.join(dir, "10000.env")
   yield* Effect.promise(() =>
     Fs.writeFile(envFile, Object.entries(environment(10_000)).map(([k, v]) => `${k}=${v}`).join("\n") + "\n")
   )
   yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
-  const memoryFirst = peakMemoryMiB([program, "seed", "--database-url", url, "--env-file", envFile], dir)
-  const memoryNoop = peakMemoryMiB([program, "seed", "--database-url", url, "--env-file", envFile], dir)
+  const withEnvFile = { name: "seed --env-file", args: [...program.args, "--env-file", envFile] }
+  const large: { readonly first: Usage; readonly noop: Usage } = {
+    first: yield* measure(withEnvFile, { ...cleanEnvironment, DATABASE_URL: url }),
+    noop: yield* measure(withEnvFile, { ...cleanEnvironment, DATABASE_URL: url })
+  }
+  const mib = (usage: Usage) => usage.maxRssKiB / 1024
   console.log(
-    `peak memory at 10,000 providers: ${memoryFirst?.toFixed(0)} MiB first seed, ${memoryNoop?.toFixed(0)} MiB no-op`
+    `10,000 providers from an env file: first seed ${fmt(large.first.wallMs)} ms, ${
+      mib(large.first).toFixed(0)
+    } MiB; no-op ${fmt(large.noop.wallMs)} ms, ${mib(large.noop).toFixed(0)} MiB`
   )
 
   const ratioAt = (size: number) => {
     const row = rows.find((r) => r.size === size)
     return row === undefined ? NaN : row.seedMs / row.baselineMs
   }
-  const statementsFlat = new Set(rows.map((row) => row.firstStatements)).size === 1 &&
-    new Set(rows.map((row) => row.noopStatements)).size === 1
+  const ratio = (value: Comparison["wallRatio"]) =>
+    `${value.median.toFixed(2)}x (${value.p25.toFixed(2)}-${value.p75.toFixed(2)})`
   const targets = [
-    `| statements per seed the same small number for every size | ${
-      rows.map((row) => `${row.firstStatements}/${row.noopStatements}`).join(", ")
-    } | ${verdict(statementsFlat)} |`,
-    `| seed time ≤ 1.5x baseline at 1,000 providers | ${ratioAt(1000).toFixed(2)}x | ${
+    `| no-op \`seed\` (3 providers) wall time / the plain script ≤ 1.5x | ${ratio(startup.wallRatio)} | ${
+      verdict(startup.wallRatio.median <= 1.5)
+    } |`,
+    `| the same, CPU time (user + sys) ≤ 2x | ${ratio(startup.cpuRatio)} | ${verdict(startup.cpuRatio.median <= 2)} |`,
+    `| statements on the wire, no-op restart, 300 providers ≤ 5 | ${noop300.statements} | ${
+      verdict(noop300.statements <= 5)
+    } |`,
+    `| statements on the wire, first seed of 300 providers on a migrated database ≤ 7 | ${first300.statements} | ${
+      verdict(first300.statements <= 7)
+    } |`,
+    `| in-process seed / plain pg, 1,000 providers ≤ 1.5x | ${ratioAt(1000).toFixed(2)}x | ${
       verdict(ratioAt(1000) <= 1.5)
     } |`,
-    `| seed time ≤ 1.5x baseline at 10,000 providers | ${ratioAt(10_000).toFixed(2)}x | ${
+    `| in-process seed / plain pg, 10,000 providers ≤ 1.5x | ${ratioAt(10_000).toFixed(2)}x | ${
       verdict(ratioAt(10_000) <= 1.5)
     } |`,
-    `| cold start ≤ 2x a plain pg script | ${(cold.program / cold.baseline).toFixed(2)}x | ${
-      verdict(cold.program / cold.baseline <= 2)
+    `| whole-process first seed of 10,000 indexed providers from an --env-file ≤ 3 s | ${
+      (large.first.wallMs / 1000).toFixed(1)
+    } s | ${verdict(large.first.wallMs <= 3000)} |`,
+    `| peak RSS of that run ≤ 150 MiB | ${mib(large.first).toFixed(0)} MiB | ${verdict(mib(large.first) <= 150)} |`,
+    `| no-op restart with 5 ms each way: wall time - the plain script's ≤ 20 ms | ${
+      fmt(distant.wallExtraMs.median)
+    } ms (${fmt(distant.wallExtraMs.p25)}-${fmt(distant.wallExtraMs.p75)}) | ${
+      verdict(distant.wallExtraMs.median <= 20)
     } |`
   ]
   const machine = `${Os.cpus().length} cores (${Os.cpus()[0]?.model.trim()}), ${
@@ -350,7 +389,11 @@ const main = Effect.gen(function*() {
   const markdown = `# Benchmark results
 
 Generated by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.
-Medians of ${repetitions(1)} runs (${repetitions(10_000)} at 10,000; cold start: ${coldStarts}).
+In-process: medians of ${repetitions(1)} runs (${
+    repetitions(10_000)
+  } at 10,000). Whole program: \`bin/ai-provider-seed.cjs\`
+(the bundle with its code cache), ${startupRounds} interleaved rounds against the plain script; in parentheses the interquartile
+range of the per-round figures.
 
 ## Seed against the baseline
 
@@ -373,13 +416,24 @@ ${
 
 ## Whole program
 
-| measurement | ai-provider-seed | baseline | ratio |
-|---|---:|---:|---:|
-| cold start, no-op \`seed\` (1 provider) vs \`node\` + \`pg\` connect and one query | ${fmt(cold.program)} ms | ${
-    fmt(cold.baseline)
-  } ms | ${(cold.program / cold.baseline).toFixed(2)}x |
-| peak memory (max RSS), 10,000 providers, first seed | ${memoryFirst?.toFixed(0) ?? "n/a"} MiB | | |
-| peak memory (max RSS), 10,000 providers, no-op restart | ${memoryNoop?.toFixed(0) ?? "n/a"} MiB | | |
+A no-op \`seed\` of 3 providers against the plain script (\`bench/plain-seed.cjs\`: connect with \`pg\`, begin, lock,
+select the providers, commit), each round running both in a clean environment; wall and CPU from \`wait4\`.
+
+${comparisonTable(direct, false)}
+
+The same with ${delayMs} ms added each way by a proxy (a database in another zone):
+
+${comparisonTable(delayed, true)}
+
+| measurement | ai-provider-seed |
+|---|---:|
+| statements on the wire, first seed of 300 providers on a migrated database | ${first300.statements} |
+| statements on the wire, no-op restart of 300 providers | ${noop300.statements} |
+| seed lock held by that no-op restart (lock statement to COMMIT, on the wire) | ${fmt(noop300.lockHoldMs)} ms |
+| first seed of 10,000 indexed providers from an \`--env-file\`: wall, peak RSS | ${fmt(large.first.wallMs)} ms, ${
+    mib(large.first).toFixed(0)
+  } MiB |
+| no-op restart of the same: wall, peak RSS | ${fmt(large.noop.wallMs)} ms, ${mib(large.noop).toFixed(0)} MiB |
 
 ## Targets
 

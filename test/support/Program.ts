@@ -1,4 +1,9 @@
-/** The standalone program as a child process, the way operators run it. */
+/**
+ * The standalone program as a child process, the way operators run it: the installed command,
+ * bin/ai-provider-seed.cjs, which runs the bundle (dist/program/, code-cached). Always the bundle, never
+ * the sources: the test setup (globalSetup.ts) rebuilds it first when any of its sources changed, so
+ * the CLI tests prove what ships.
+ */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -20,7 +25,7 @@ export const baseEnvironment = (): Record<string, string> => ({
 })
 
 export const start = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>>): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", Path.join(root, "src/bin.ts"), ...args], {
+  spawn(process.execPath, [Path.join(root, "bin/ai-provider-seed.cjs"), ...args], {
     cwd: root,
     env: { ...baseEnvironment(), ...env },
     stdio: ["ignore", "pipe", "pipe"]

@@ -4,6 +4,7 @@
  */
 import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import type { TestProject } from "vitest/node"
+import { ensureBuilt } from "../../scripts/build.js"
 import { EmbeddedPostgres } from "../../src/db/EmbeddedPostgres.js"
 
 declare module "vitest" {
@@ -14,6 +15,8 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
+  // The CLI tests run the bundled program (Program.ts): rebuilt here when stale, once per run.
+  await Effect.runPromise(ensureBuilt)
   const external = process.env["TEST_DATABASE_URL"]
   if (external !== undefined && external !== "") {
     project.provide("adminDatabaseUrl", external)

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * The installed command (and `npm start`): runs the program's bundle, dist/program/ai-provider-seed.cjs
+ * (built by `npm run build`, which `prepare` runs), compiled from V8's code cache next to it when the
+ * cache matches this Node and its V8 flags, else compiled as usual. CommonJS, like the bundle: an ES
+ * module entry would start Node's ES module loader for nothing.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS on purpose, see above */
+"use strict"
+const Fs = require("node:fs")
+const { createRequire } = require("node:module")
+const Path = require("node:path")
+const Vm = require("node:vm")
+
+const readCache = (file) => {
+  try {
+    return Fs.readFileSync(file)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Runs a bundle as Node runs a CommonJS module, but compiled through `vm.Script` with `cachedData`.
+ * The cache is written only by the build's training run (AI_PROVIDER_SEED_WRITE_CODE_CACHE=1), at exit,
+ * when it holds every function the run compiled, not only the top level. The bundle has no dynamic
+ * import() (Node 20 cannot run one from cached code): the build sends them through dynamic-import.cjs,
+ * which the `require` given here loads the usual way.
+ */
+const runBundle = (bundle) => {
+  const cacheFile = `${bundle}.cache`
+  // CommonJS's own wrapper: the bundle sees require, module and __dirname as when Node loads it. On a
+  // line of its own, which lineOffset hides: stack traces point at the bundle's own lines and columns.
+  const source = `(function (exports, require, module, __filename, __dirname) {\n${Fs.readFileSync(bundle, "utf8")}\n})`
+  const script = new Vm.Script(source, { filename: bundle, lineOffset: -1, cachedData: readCache(cacheFile) })
+  if (process.env.AI_PROVIDER_SEED_WRITE_CODE_CACHE === "1") {
+    process.once("exit", () => Fs.writeFileSync(cacheFile, script.createCachedData()))
+  }
+  const module = { exports: {} }
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, Path.dirname(bundle))
+}
+
+module.exports = { runBundle }
+
+if (require.main === module) runBundle(Path.join(__dirname, "../dist/program/ai-provider-seed.cjs"))

