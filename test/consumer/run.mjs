@@ -50,12 +50,13 @@ const expectedProviders = [
 const versionWarning = "Executing an Effect versioned"
 
 const failures = []
-const ok = (check) => console.log(`  ok    ${check}`)
-const fail = (check, reason) => {
-  failures.push(`${check}: ${reason}`)
-  console.log(`  FAIL  ${check}: ${reason}`)
+/** A check that prints "ok" or "FAIL" through `print`; a failure fails the run. */
+const checker = (print) => (name, condition, reason) => {
+  if (condition) return print(`  ok    ${name}`)
+  failures.push(name)
+  print(`  FAIL  ${name}: ${reason}`)
 }
-const check = (name, condition, reason) => (condition ? ok(name) : fail(name, reason))
+const check = checker((line) => console.log(line))
 
 /** What a child inherits: no npm lifecycle variables of this run, no database or provider settings. */
 const cleanEnvironment = () =>
@@ -239,10 +240,24 @@ const serve = (dir, databaseUrl) =>
     })
   })
 
+/** Both profiles run at once (installs wait on the network, tsc on the CPU); each prints its lines when done. */
 const testProfile = async (name, spec, tarball, work, database) => {
+  const lines = []
+  try {
+    await checkProfile(name, spec, tarball, work, database, lines)
+  } catch (error) {
+    failures.push(name)
+    lines.push(`  FAIL  ${name}: ${error instanceof Error ? error.message : String(error)}`)
+  } finally {
+    console.log(lines.join("\n"))
+  }
+}
+
+const checkProfile = async (name, spec, tarball, work, database, lines) => {
   const since = Date.now()
+  const check = checker((line) => lines.push(line))
   const versions = Object.entries(spec.dependencies).map(([pkg, version]) => `${pkg}@${version}`).join(" ")
-  console.log(`== ${name}: ${versions}`)
+  lines.push(`== ${name}: ${versions}`)
   const dir = await Fs.mkdtemp(Path.join(work, `${name}-`))
   await Fs.cp(Path.join(here, "src"), Path.join(dir, "src"), { recursive: true })
   await Fs.cp(Path.join(here, "tsconfig.json"), Path.join(dir, "tsconfig.json"))
@@ -260,10 +275,17 @@ const testProfile = async (name, spec, tarball, work, database) => {
     )
   )
 
+  const phases = []
+  let phaseStart = Date.now()
+  const phase = (label) => {
+    phases.push(`${label} ${seconds(phaseStart)}`)
+    phaseStart = Date.now()
+  }
   const installed = await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], {
     cwd: dir,
     timeoutMs: 600_000
   })
+  phase("install")
   check(`${name}: npm install`, installed.code === 0, `${installed.reason}\n${tail(installed.stderr)}`)
   if (installed.code !== 0) return
 
@@ -281,10 +303,12 @@ const testProfile = async (name, spec, tarball, work, database) => {
   const listedPaths = new Set(listed.stdout.trim().split("\n").filter((line) => line !== ""))
   check(`${name}: npm ls effect names one path`, listedPaths.size === 1, [...listedPaths].join(", "))
 
+  phase("tree checks")
   const compiled = await run(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "."], {
     cwd: dir,
     timeoutMs: 300_000
   })
+  phase("tsc")
   check(`${name}: tsc typechecks the server`, compiled.code === 0, `${compiled.reason}\n${tail(compiled.stdout)}`)
 
   const bin = await run(Path.join(dir, "node_modules/.bin/ai-provider-seed"), ["config"], {
@@ -293,6 +317,7 @@ const testProfile = async (name, spec, tarball, work, database) => {
     timeoutMs: 60_000
   })
   const binOutput = bin.stdout + bin.stderr
+  phase("bin")
   check(
     `${name}: the installed bin runs (ai-provider-seed config)`,
     bin.code === 0 && expectedProviders.every((provider) => binOutput.includes(provider.name)),
@@ -303,11 +328,13 @@ const testProfile = async (name, spec, tarball, work, database) => {
     !plaintextKeys.some((key) => binOutput.includes(key)) && !binOutput.includes(versionWarning),
     "found a plaintext key or the warning in its output"
   )
-  if (compiled.code !== 0) return
+  // tsc emits despite type errors: run what it emitted anyway, for the runtime symptoms of a bad install.
+  if (!(await Fs.stat(Path.join(dir, "dist/server.js")).then(() => true, () => false))) return
 
   const scratch = await scratchDatabase(database.url, name)
   try {
     const served = await serve(dir, scratch.url)
+    phase("server")
     check(`${name}: the server starts, seeds and answers`, served.failure === undefined, `${served.failure}\n${tail(served.output)}`)
     check(
       `${name}: the server stops cleanly on SIGTERM (exit 0)`,
@@ -317,7 +344,9 @@ const testProfile = async (name, spec, tarball, work, database) => {
     check(`${name}: no "${versionWarning}" warning in the server's logs`, !served.output.includes(versionWarning), tail(served.output))
     const body = served.response?.body ?? ""
     const providers = served.response?.status === 200 ? JSON.parse(body).providers : undefined
-    const sorted = providers?.slice().sort((a, b) => a.name.localeCompare(b.name))
+    // The reader promises no order of providers or keys: compare them sorted.
+    const sorted = providers?.map((provider) => ({ ...provider, keys: provider.keys.slice().sort() }))
+      .sort((a, b) => a.name.localeCompare(b.name))
     check(
       `${name}: GET /providers serves the seeded providers, keys masked`,
       JSON.stringify(sorted) === JSON.stringify(expectedProviders),
@@ -331,7 +360,7 @@ const testProfile = async (name, spec, tarball, work, database) => {
   } finally {
     await scratch.drop()
   }
-  console.log(`   ${name} took ${seconds(since)}`)
+  lines.push(`   ${name} took ${seconds(since)} (${phases.join(", ")})`)
   if (failures.length === 0) await Fs.rm(dir, { recursive: true, force: true })
 }
 
@@ -345,10 +374,9 @@ const main = async () => {
     database = await databaseServer()
     console.log(`== database: ${database.label}`)
     const wanted = (process.env["CONSUMER_PROFILES"] || "lowest,highest").split(",")
-    for (const name of wanted) {
-      if (all[name] === undefined) throw new Error(`unknown profile ${name} in CONSUMER_PROFILES (lowest, highest)`)
-      await testProfile(name, all[name], tarball, work, database)
-    }
+    const unknown = wanted.filter((name) => all[name] === undefined)
+    if (unknown.length > 0) throw new Error(`unknown profile ${unknown} in CONSUMER_PROFILES (lowest, highest)`)
+    await Promise.all(wanted.map((name) => testProfile(name, all[name], tarball, work, database)))
     const summary = wanted.map((name) => `${name}: ${peers.map((peer) => `${peer}@${all[name].dependencies[peer]}`).join(" ")}`)
     return summary.join("; ")
   } finally {
