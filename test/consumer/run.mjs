@@ -128,7 +128,10 @@ const profiles = async () => {
     Object.entries(ranges).map(async ([name, range]) => [name, await versionsIn(name, range)])
   )
   const pick = (choose) => Object.fromEntries(resolved.map(([name, versions]) => [name, choose(versions)]))
-  const devDependencies = { typescript: ours.devDependencies.typescript, "@types/node": ours.devDependencies["@types/node"] }
+  const devDependencies = {
+    typescript: ours.devDependencies.typescript,
+    "@types/node": ours.devDependencies["@types/node"]
+  }
   return {
     peers: Object.keys(ours.peerDependencies),
     all: {
@@ -155,7 +158,7 @@ const databaseServer = async () => {
   )
   return {
     url: Redacted.value(server.url),
-    label: "embedded PostgreSQL (127.0.0.1:5432 did not answer)",
+    label: `embedded PostgreSQL (${new URL(url).host} did not answer)`,
     stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
@@ -236,6 +239,7 @@ const serve = (dir, databaseUrl) =>
     child.stderr.on("data", onOutput)
     child.once("close", (code, signal) => {
       clearTimeout(deadline)
+      failure ??= response === undefined ? `exited (${code ?? signal}) before answering GET /providers` : undefined
       resolve({ code, signal, output, response, failure })
     })
   })
@@ -290,7 +294,11 @@ const checkProfile = async (name, spec, tarball, work, database, lines) => {
   if (installed.code !== 0) return
 
   const tree = await run("npm", ["ls", "--all"], { cwd: dir, timeoutMs: 120_000 })
-  check(`${name}: npm ls --all (no invalid, missing or extraneous package)`, tree.code === 0, tail(tree.stdout + tree.stderr))
+  check(
+    `${name}: npm ls --all (no invalid, missing or extraneous package)`,
+    tree.code === 0,
+    tail(tree.stdout + tree.stderr)
+  )
   const wrong = []
   for (const [pkg, version] of Object.entries(spec.dependencies)) {
     const actual = (await readJson(Path.join(dir, "node_modules", pkg, "package.json"))).version
@@ -335,13 +343,21 @@ const checkProfile = async (name, spec, tarball, work, database, lines) => {
   try {
     const served = await serve(dir, scratch.url)
     phase("server")
-    check(`${name}: the server starts, seeds and answers`, served.failure === undefined, `${served.failure}\n${tail(served.output)}`)
+    check(
+      `${name}: the server starts, seeds and answers`,
+      served.failure === undefined,
+      `${served.failure}\n${tail(served.output)}`
+    )
     check(
       `${name}: the server stops cleanly on SIGTERM (exit 0)`,
       served.code === 0,
       `exit ${served.code} ${served.signal ?? ""}\n${tail(served.output)}`
     )
-    check(`${name}: no "${versionWarning}" warning in the server's logs`, !served.output.includes(versionWarning), tail(served.output))
+    check(
+      `${name}: no "${versionWarning}" warning in the server's logs`,
+      !served.output.includes(versionWarning),
+      tail(served.output)
+    )
     const body = served.response?.body ?? ""
     const providers = served.response?.status === 200 ? JSON.parse(body).providers : undefined
     // The reader promises no order of providers or keys: compare them sorted.
@@ -377,8 +393,8 @@ const main = async () => {
     const unknown = wanted.filter((name) => all[name] === undefined)
     if (unknown.length > 0) throw new Error(`unknown profile ${unknown} in CONSUMER_PROFILES (lowest, highest)`)
     await Promise.all(wanted.map((name) => testProfile(name, all[name], tarball, work, database)))
-    const summary = wanted.map((name) => `${name}: ${peers.map((peer) => `${peer}@${all[name].dependencies[peer]}`).join(" ")}`)
-    return summary.join("; ")
+    const pinned = (name) => peers.map((peer) => `${peer}@${all[name].dependencies[peer]}`).join(" ")
+    return wanted.map((name) => `${name}: ${pinned(name)}`).join("; ")
   } finally {
     await database?.stop()
     if (failures.length === 0) await Fs.rm(work, { recursive: true, force: true })
