@@ -17,7 +17,7 @@
  *
  * Environment: CONSUMER_DATABASE_URL (admin URL of the server to use; default the local one),
  * CONSUMER_TARBALL (test this tarball instead of packing the working tree), CONSUMER_PROFILES
- * (default "lowest,highest").
+ * (default "lowest,highest"), CONSUMER_KEEP=1 (keep the temp projects; by default they are removed).
  */
 import { execFile, spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
@@ -377,7 +377,6 @@ const checkProfile = async (name, spec, tarball, work, database, lines) => {
     await scratch.drop()
   }
   lines.push(`   ${name} took ${seconds(since)} (${phases.join(", ")})`)
-  if (failures.length === 0) await Fs.rm(dir, { recursive: true, force: true })
 }
 
 const main = async () => {
@@ -397,8 +396,8 @@ const main = async () => {
     return wanted.map((name) => `${name}: ${pinned(name)}`).join("; ")
   } finally {
     await database?.stop()
-    if (failures.length === 0) await Fs.rm(work, { recursive: true, force: true })
-    else console.log(`   kept ${work} for inspection`)
+    if (process.env["CONSUMER_KEEP"] === "1") console.log(`   kept ${work}`)
+    else await Fs.rm(work, { recursive: true, force: true })
   }
 }
 
