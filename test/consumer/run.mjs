@@ -20,6 +20,7 @@
  * (default "lowest,highest"), CONSUMER_KEEP=1 (keep the temp projects; by default they are removed).
  */
 import { execFile, spawn } from "node:child_process"
+import { rmSync } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -50,6 +51,24 @@ const expectedProviders = [
 const versionWarning = "Executing an Effect versioned"
 
 const failures = []
+// Interrupted (Ctrl-C, CI cancel): stop the children this run started, remove its temp dir, exit.
+const children = new Set()
+let workDir
+const track = (child) => {
+  children.add(child)
+  child.once("close", () => children.delete(child))
+  return child
+}
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    for (const child of children) child.kill("SIGKILL")
+    if (workDir !== undefined && process.env["CONSUMER_KEEP"] !== "1") {
+      rmSync(workDir, { recursive: true, force: true, maxRetries: 5 })
+    }
+    console.log(`consumer test: FAIL (interrupted by ${signal})`)
+    process.exit(130)
+  })
+}
 /** A check that prints "ok" or "FAIL" through `print`; a failure fails the run. */
 const checker = (print) => (name, condition, reason) => {
   if (condition) return print(`  ok    ${name}`)
@@ -69,7 +88,7 @@ const cleanEnvironment = () =>
 /** A child process that must finish within `timeoutMs`; resolves with its exit code and output. */
 const run = (file, args, { cwd, env = cleanEnvironment(), timeoutMs }) =>
   new Promise((resolve) => {
-    execFile(file, args, { cwd, env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024 }, (
+    track(execFile(file, args, { cwd, env, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024 }, (
       error,
       stdout,
       stderr
@@ -77,7 +96,7 @@ const run = (file, args, { cwd, env = cleanEnvironment(), timeoutMs }) =>
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : null
       const reason = error === null ? "" : error.killed ? `killed after ${timeoutMs / 1000} s` : `exit ${error.code}`
       resolve({ code, reason, stdout, stderr })
-    })
+    }))
   })
 
 const tail = (text, lines = 15) => text.trim().split("\n").slice(-lines).join("\n")
@@ -210,11 +229,11 @@ const effectCopies = async (dir) => {
 /** Starts the compiled server, waits for its address, reads /providers, stops it with SIGTERM. */
 const serve = (dir, databaseUrl) =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, ["dist/server.js"], {
+    const child = track(spawn(process.execPath, ["dist/server.js"], {
       cwd: dir,
       env: { PATH: process.env["PATH"] ?? "", HOME: Os.tmpdir(), DATABASE_URL: databaseUrl, ...providerEnvironment },
       stdio: ["ignore", "pipe", "pipe"]
-    })
+    }))
     let output = ""
     let response
     let failure
@@ -381,6 +400,7 @@ const checkProfile = async (name, spec, tarball, work, database, lines) => {
 
 const main = async () => {
   const work = await Fs.mkdtemp(Path.join(Os.tmpdir(), "ai-provider-seed-consumer-"))
+  workDir = work
   let database
   try {
     console.log("== pack")
