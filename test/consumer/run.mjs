@@ -15,6 +15,10 @@
  *   the bin prints Effect's "Executing an Effect versioned ..." warning.
  * Prints one "consumer test: PASS ..." or "consumer test: FAIL ..." line; exits 0 or 1.
  *
+ * The projects live in a temp dir with no node_modules in any ancestor (Node would resolve missing
+ * packages from there and hide a broken install): the first such of CONSUMER_WORK_DIR, the OS temp dir and
+ * /var/tmp.
+ *
  * Environment: CONSUMER_DATABASE_URL (admin URL of the server to use; default the local one),
  * CONSUMER_TARBALL (test this tarball instead of packing the working tree), CONSUMER_PROFILES
  * (default "lowest,highest"), CONSUMER_KEEP=1 (keep the temp projects; by default they are removed).
@@ -102,6 +106,33 @@ const run = (file, args, { cwd, env = cleanEnvironment(), timeoutMs }) =>
 const tail = (text, lines = 15) => text.trim().split("\n").slice(-lines).join("\n")
 
 const readJson = async (file) => JSON.parse(await Fs.readFile(file, "utf8"))
+
+const exists = (path) => Fs.stat(path).then(() => true, () => false)
+
+/** node_modules directories that Node would search for a module imported from below `dir`. */
+const ancestorNodeModules = async (dir) => {
+  const found = []
+  for (let current = dir; ; current = Path.dirname(current)) {
+    if (await exists(Path.join(current, "node_modules"))) found.push(Path.join(current, "node_modules"))
+    if (Path.dirname(current) === current) return found
+  }
+}
+
+/** A fresh temp dir whose ancestors hold no node_modules, so the projects resolve only their own. */
+const isolatedWorkDir = async () => {
+  const candidates = [process.env["CONSUMER_WORK_DIR"], Os.tmpdir(), "/var/tmp"].filter((dir) => dir)
+  for (const candidate of candidates) {
+    const real = await Fs.realpath(candidate).catch(() => undefined)
+    if (real === undefined) continue
+    const leaks = await ancestorNodeModules(real)
+    if (leaks.length === 0) return Fs.mkdtemp(Path.join(real, "ai-provider-seed-consumer-"))
+    console.log(`   not in ${candidate}: ${leaks[0]} would be searched for missing packages`)
+  }
+  throw new Error(
+    `no temp dir without node_modules in its ancestors among ${candidates.join(", ")}: ` +
+      "set CONSUMER_WORK_DIR to a directory outside any project"
+  )
+}
 
 /** The tarball, packed the way `npm publish` packs it (`prepare` builds dist/ first). */
 const pack = async (work) => {
@@ -356,7 +387,7 @@ const checkProfile = async (name, spec, tarball, work, database, lines) => {
     "found a plaintext key or the warning in its output"
   )
   // tsc emits despite type errors: run what it emitted anyway, for the runtime symptoms of a bad install.
-  if (!(await Fs.stat(Path.join(dir, "dist/server.js")).then(() => true, () => false))) return
+  if (!(await exists(Path.join(dir, "dist/server.js")))) return
 
   const scratch = await scratchDatabase(database.url, name)
   try {
@@ -399,11 +430,11 @@ const checkProfile = async (name, spec, tarball, work, database, lines) => {
 }
 
 const main = async () => {
-  const work = await Fs.mkdtemp(Path.join(Os.tmpdir(), "ai-provider-seed-consumer-"))
+  const work = await isolatedWorkDir()
   workDir = work
   let database
   try {
-    console.log("== pack")
+    console.log(`== pack (projects in ${work})`)
     const tarball = await pack(work)
     const { all, peers } = await profiles()
     database = await databaseServer()
