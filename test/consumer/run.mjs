@@ -142,10 +142,14 @@ const pack = async (work) => {
   if (packed.code !== 0) throw new Error(`npm pack failed (${packed.reason}):\n${tail(packed.stderr)}`)
   const [report] = JSON.parse(packed.stdout)
   const files = report.files.map((file) => file.path)
-  const required = ["package.json", "README.md", "bin/ai-provider-seed.js", "dist/index.js", "dist/index.d.ts"]
+  const required = ["package.json", "README.md", "bin/ai-provider-seed.cjs", "dist/index.js", "dist/index.d.ts"]
   const missing = required.filter((file) => !files.includes(file))
   check("tarball holds the library entry, its types and the bin", missing.length === 0, `missing ${missing}`)
-  check("tarball holds the program (dist/bin.js)", files.includes("dist/bin.js"), "missing dist/bin.js")
+  check(
+    "tarball holds the program (the bundle and its code cache)",
+    files.includes("dist/program/ai-provider-seed.cjs") && files.includes("dist/program/ai-provider-seed.cjs.cache"),
+    "missing dist/program/ai-provider-seed.cjs or its .cache"
+  )
   const stray = files.filter((file) => /^(src|test|bench|scripts|examples|\.data|node_modules)\//.test(file))
   check("tarball holds no sources, tests or data", stray.length === 0, `found ${stray.slice(0, 5)}`)
   return Path.join(work, report.filename)
