@@ -49,7 +49,11 @@ export class BuildError extends Data.TaggedError("BuildError")<{
   }
 }
 
-/** Our sources' `import(x)` becomes `require("./dynamic-import.cjs")(x)`, found on the syntax tree. */
+/**
+ * Our sources' `import(x)` of a package becomes `require("./dynamic-import.cjs")(x)`, found on the syntax
+ * tree. An import of one of our own modules (`import("./OtlpExport.js")`) stays: esbuild bundles that
+ * module and evaluates it only when the import runs, without an `import()` left in the bundle.
+ */
 const dynamicImportsOutOfTheBundle: Esbuild.Plugin = {
   name: "dynamic-imports-out-of-the-bundle",
   setup(build) {
@@ -65,7 +69,9 @@ const dynamicImportsOutOfTheBundle: Esbuild.Plugin = {
       const starts: Array<number> = []
       const visit = (node: Node) => {
         if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
-          starts.push(node.expression.getStart())
+          const [specifier] = node.arguments
+          const ownModule = specifier !== undefined && ts.isStringLiteral(specifier) && specifier.text.startsWith(".")
+          if (!ownModule) starts.push(node.expression.getStart())
         }
         ts.forEachChild(node, visit)
       }
