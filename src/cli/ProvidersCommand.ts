@@ -108,7 +108,7 @@ const adoptCommand = Command.make("adopt", {
     ),
     // Shown but not adopted: the conflict is still there (exit 3).
     Effect.flatMap((result) =>
-      result.applied ? Effect.void : new HashConflict({ provider: result.provider, differences: result.differences })
+      result.applied ? Effect.void : HashConflict.of([{ provider: result.provider, differences: result.differences }])
     )
   )).pipe(
     withCommandContext,

@@ -1,5 +1,6 @@
 import { Command, Options } from "@effect/cli"
-import { Config, Console, Effect } from "effect"
+import { Array as Arr, Config, Console, Effect } from "effect"
+import { HashConflict } from "../core/Errors.js"
 import { derive } from "../env/DesiredProviders.js"
 import { type ConflictPolicy, Seeder } from "../seed/Seeder.js"
 import { SeedReport } from "../seed/SeedReport.js"
@@ -21,6 +22,16 @@ const onConflict = Options.choice("on-conflict", ["fail", "warn"]).pipe(
   )
 )
 
+/** A plan that holds a conflict exits 3 (after printing it), so a pipeline can gate a deploy on it. */
+const blocked = (report: SeedReport) => {
+  const conflicts = report.providers.flatMap((provider) =>
+    report.outcome === "planned" && provider.action === "conflict"
+      ? [{ provider: provider.name, differences: provider.differences }]
+      : []
+  )
+  return Arr.isNonEmptyReadonlyArray(conflicts) ? Effect.fail(HashConflict.of(conflicts)) : Effect.void
+}
+
 /** `seed`, the main job: migrate, then reconcile the environment's providers with the database. */
 export const seedCommand = Command.make(
   "seed",
@@ -36,14 +47,14 @@ export const seedCommand = Command.make(
             onConflict: options.onConflict
           })).pipe(withDatabase(options))
       ),
-      Effect.flatMap(print(SeedReport, options.format, seedText)),
       // The JSON report is also printed on failure and interruption, for tools; people get the error on stderr.
       Effect.tapError((error) =>
         options.format === "json" ? Console.log(JSON.stringify(failedReport(error), null, 2)) : Effect.void
       ),
       Effect.onInterrupt(() =>
         options.format === "json" ? Console.log(JSON.stringify(interruptedReport, null, 2)) : Effect.void
-      )
+      ),
+      Effect.flatMap((report) => Effect.zipRight(print(SeedReport, options.format, seedText)(report), blocked(report)))
     )
 ).pipe(
   withCommandContext,

@@ -1,30 +1,68 @@
 /** The seed's report for people, and for tools when the run failed. */
 import { ConfigError, Schema } from "effect"
+import { HashConflict } from "../core/Errors.js"
 import { describeDifference } from "../core/FieldDifference.js"
+import { Plan, type ProviderReport } from "../core/Plan.js"
 import type { SeedReport } from "../seed/SeedReport.js"
 import { Failure } from "./ExitCode.js"
 
 const padding = (values: ReadonlyArray<string>) => Math.max(0, ...values.map((value) => value.length))
 
-/** One line per provider with its action, then skipped providers, then warnings. */
+const keysOf = (provider: ProviderReport) =>
+  provider.keys_inserted > 0 ? `, ${provider.keys_inserted} key${provider.keys_inserted > 1 ? "s" : ""}` : ""
+
+/**
+ * A dry run read as a plan: what would be inserted, what is unchanged or skipped, and what blocks the
+ * start, with the commands that resolve it.
+ */
+const planText = (report: SeedReport, waited: string): string => {
+  const section = (title: string, items: ReadonlyArray<string>) =>
+    items.length === 0 ? [] : [`  ${title} (${items.length}):`, ...items.map((item) => `    ${item}`)]
+  const named = (action: ProviderReport["action"], describe: (provider: ProviderReport) => string) =>
+    report.providers.filter((provider) => provider.action === action).map((provider) =>
+      `${provider.name}  ${describe(provider)}`
+    )
+  const blocking = report.providers.filter((provider) => provider.action === "conflict")
+  return [
+    `Plan (dry run, nothing written${waited}):`,
+    ...section("would insert", named("inserted", (p) => `(${p.type}${keysOf(p)}) from ${p.source.join(", ")}`)),
+    ...section("unchanged", named("unchanged", (p) => `(${p.type})`)),
+    ...section("skipped", [
+      ...named("skipped_deleted", () => "soft-deleted in the database (restore it to use it again)"),
+      ...report.skipped.map((s) => `${s.name}  unsupported type "${s.type}" from ${s.source.join(", ")}`)
+    ]),
+    ...section(
+      "blocks the start",
+      blocking.map((p) =>
+        `${p.name}  differs in ${p.differences.map(describeDifference).join(", ")}\n` +
+        `      Fix: \`ai-provider-seed providers adopt ${p.name} --yes\`, \`ai-provider-seed providers delete ${p.name}\`, or change the environment; or start with --on-conflict warn`
+      )
+    ),
+    ...(blocking.length === 0 ? ["  Nothing blocks the start."] : []),
+    ...warningLines({
+      ...report,
+      providers: report.providers.filter((provider) => provider.action !== "conflict")
+    })
+  ].join("\n")
+}
+
+/** One line per provider with its action, then skipped providers, then warnings; a dry run as a plan. */
 export const seedText = (report: SeedReport): string => {
-  const planned = report.outcome === "planned"
   const summary = Object.entries(report.counts).filter(([, count]) => count > 0)
     .map(([action, count]) => `${count} ${action}`).join(", ")
   const waited = report.lock_wait_ms === null ? "" : `; waited ${report.lock_wait_ms} ms for the seed lock`
-  const header = `${planned ? "Dry run, nothing written. The seed would do" : "Seed applied"}: ${summary}${waited}`
   if (report.providers.length === 0 && report.skipped.length === 0) {
     return ["No AI providers are configured in the environment: nothing to seed.", ...warningLines(report)].join("\n")
   }
+  if (report.outcome === "planned") return planText(report, waited)
+  const header = `Seed applied: ${summary}${waited}`
   const actions = report.providers.map((provider) => provider.action)
   const names = report.providers.map((provider) => provider.name)
   const [actionWidth, nameWidth] = [padding(actions), padding(names)]
   return [
     header,
     ...report.providers.map((provider) => {
-      const keys = provider.keys_inserted > 0
-        ? `, ${provider.keys_inserted} key${provider.keys_inserted > 1 ? "s" : ""}`
-        : ""
+      const keys = keysOf(provider)
       const differences = provider.differences.length === 0
         ? ""
         : `; differs in ${provider.differences.map(describeDifference).join(", ")}`
@@ -41,7 +79,7 @@ export const seedText = (report: SeedReport): string => {
   ].join("\n")
 }
 
-const warningLines = (report: SeedReport) => {
+const warningLines = (report: Pick<SeedReport, "warnings" | "providers">) => {
   const warnings = [
     ...report.warnings,
     ...report.providers.flatMap((provider) => provider.warnings.map((warning) => `${provider.name}: ${warning}`))
@@ -63,17 +101,25 @@ export const errorJson = (error: unknown): Readonly<Record<string, unknown>> =>
     ? { _tag: "ConfigError", message: String(error) }
     : { _tag: "Unexpected", message: error instanceof Error ? error.message : String(error) }
 
-/** The JSON report of a run that failed or was interrupted: nothing was written. */
-export const failedReport = (error: unknown) => ({
-  outcome: "failed" as const,
-  request_id: null,
-  providers: [],
-  skipped: [],
-  warnings: [],
-  counts: null,
-  lock_wait_ms: null,
-  error: errorJson(error)
-})
+const encodePlan = Schema.encodeSync(Plan)
+
+/**
+ * The JSON report of a run that failed or was interrupted: nothing was written. A conflict carries every
+ * decision the run had computed.
+ */
+export const failedReport = (error: unknown) => {
+  const plan = error instanceof HashConflict && error.plan !== undefined ? encodePlan(error.plan) : undefined
+  return {
+    outcome: "failed" as const,
+    request_id: null,
+    providers: plan?.providers ?? [],
+    skipped: [],
+    warnings: [],
+    counts: plan?.counts ?? null,
+    lock_wait_ms: null,
+    error: errorJson(error)
+  }
+}
 
 export const interruptedReport = {
   ...failedReport(undefined),

@@ -8,6 +8,7 @@ import type { FieldDifference } from "./FieldDifference.js"
 import { type BedrockField, bedrockFields, isSecretBedrockField, type Provider } from "./Provider.js"
 import { sha256Hex } from "./Sha256.js"
 import { maskUrl } from "./UrlMask.js"
+import { nearMiss } from "./UrlNearMiss.js"
 
 export type CanonicalField = "type" | "base_url" | `bedrock.${BedrockField}`
 
@@ -52,8 +53,15 @@ export const difference = (stored: Provider, desired: Provider): ReadonlyArray<F
     const desiredValue = after[i]?.value ?? ""
     if (before === desiredValue) return []
     if (secret) return [{ field, secret: true }]
-    const shown = isUrlField(field) ? maskUrl : (value: string) => value
-    return [{ field, secret: false, stored: shown(before), desired: shown(desiredValue) }]
+    if (!isUrlField(field)) return [{ field, secret: false, stored: before, desired: desiredValue }]
+    const hint = nearMiss(before, desiredValue)
+    return [{
+      field,
+      secret: false,
+      stored: maskUrl(before),
+      desired: maskUrl(desiredValue),
+      ...(hint === undefined ? {} : { hint })
+    }]
   })
 }
 

@@ -1,5 +1,6 @@
-import { Schema } from "effect"
+import { type Array, Schema } from "effect"
 import { describeDifference, FieldDifference } from "./FieldDifference.js"
+import { Plan } from "./Plan.js"
 
 const list = (items: ReadonlyArray<string>): string =>
   items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`
@@ -33,15 +34,45 @@ export class IndexedNameCollision extends Schema.TaggedError<IndexedNameCollisio
   }
 }
 
-/** A live stored provider differs from the environment in a canonical field (SPEC §3, §5). */
-export class HashConflict extends Schema.TaggedError<HashConflict>()("HashConflict", {
+/** One stored provider that differs from the environment, field by field. */
+export const ProviderConflict = Schema.Struct({
   provider: Schema.String,
   differences: Schema.Array(FieldDifference)
+})
+export type ProviderConflict = typeof ProviderConflict.Type
+
+/**
+ * Live stored providers differ from the environment in canonical fields (SPEC §3, §5): all of them, so
+ * one run shows every problem. `provider` and `differences` are the first conflict's, as before; `plan`
+ * is every decision the run had computed.
+ */
+export class HashConflict extends Schema.TaggedError<HashConflict>()("HashConflict", {
+  provider: Schema.String,
+  differences: Schema.Array(FieldDifference),
+  conflicts: Schema.Array(ProviderConflict),
+  plan: Schema.optional(Plan)
 }) {
+  static readonly of = (conflicts: Array.NonEmptyReadonlyArray<ProviderConflict>, plan?: Plan) =>
+    new HashConflict({
+      provider: conflicts[0].provider,
+      differences: conflicts[0].differences,
+      conflicts,
+      ...(plan === undefined ? {} : { plan })
+    })
+
   override get message(): string {
-    return `AI provider "${this.provider}" exists in the database with different fields than the environment: ${
-      this.differences.map(describeDifference).join(", ")
-    }. Fix: change the environment to match the stored provider, or change or delete the provider in the database; then restart.`
+    const single = this.conflicts.length === 1
+    const describe = (conflict: ProviderConflict) => conflict.differences.map(describeDifference).join(", ")
+    const what = single
+      ? `AI provider "${this.provider}" exists in the database with different fields than the environment`
+      : `${this.conflicts.length} AI providers exist in the database with different fields than the environment`
+    const which = single
+      ? describe(this)
+      : this.conflicts.map((conflict) => `"${conflict.provider}": ${describe(conflict)}`).join("; ")
+    const name = single ? this.provider : "NAME"
+    return `${what} (the stored values are what the runtime uses, so the seed does not overwrite them): ${which}. Fix${
+      single ? "" : ", for each"
+    }: make the database match the environment with \`ai-provider-seed providers adopt ${name} --yes\`, retire the stored provider with \`ai-provider-seed providers delete ${name}\`, or change the environment to match; to start now and decide later, seed with --on-conflict warn.`
   }
 }
 

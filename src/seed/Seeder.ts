@@ -3,17 +3,18 @@
  * the seed lock (schema and keys checked) -> load -> decide -> one batched insert of providers, keys and
  * audit rows -> commit. Any failure rolls everything back.
  */
-import { Data, type Duration, Effect, Either } from "effect"
+import { Array as Arr, Data, type Duration, Effect, Either } from "effect"
 import { insertionsFor } from "../audit/Insertions.js"
 import { HashConflict, type UnreadableStoredProvider } from "../core/Errors.js"
 import { Ids } from "../core/Ids.js"
+import { countActions, ProviderReport } from "../core/Plan.js"
 import type { DesiredSet } from "../core/Provider.js"
 import { decide, type Decision, hashed, type HashedProvider } from "../core/Reconcile.js"
 import type { LockTimeout } from "../db/AdvisoryLock.js"
 import type { DatabaseError } from "../db/DatabaseError.js"
 import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
 import { LockWait, SeedLock } from "../db/SeedLock.js"
-import { countActions, ProviderReport, SeedReport } from "./SeedReport.js"
+import { SeedReport } from "./SeedReport.js"
 
 export type ConflictPolicy = "fail" | "warn"
 
@@ -42,7 +43,7 @@ const actionOf = {
   conflict: "conflict"
 } as const
 
-const warningsOf = (decision: Decision): ReadonlyArray<string> => {
+const warningsOf = (decision: Decision, policy: ConflictPolicy): ReadonlyArray<string> => {
   switch (decision.action) {
     case "unchanged":
       return decision.keyDrift === undefined ? [] : [decision.keyDrift]
@@ -50,14 +51,16 @@ const warningsOf = (decision: Decision): ReadonlyArray<string> => {
       return ["soft-deleted in the database: not recreated from the environment (restore it to use it again)"]
     case "conflict":
       return [
-        "differs from the database and was left untouched (--on-conflict warn): adopt it or change the environment"
+        policy === "warn"
+          ? "differs from the database and was left untouched (--on-conflict warn): adopt it or change the environment"
+          : `differs from the database and blocks the start: \`providers adopt ${decision.provider.name} --yes\`, \`providers delete ${decision.provider.name}\`, or change the environment`
       ]
     case "insert":
       return []
   }
 }
 
-const providerReport = (decision: Decision) =>
+const providerReport = (policy: ConflictPolicy) => (decision: Decision) =>
   new ProviderReport({
     name: decision.provider.name,
     type: decision.provider.type,
@@ -65,7 +68,7 @@ const providerReport = (decision: Decision) =>
     action: actionOf[decision.action],
     keys_inserted: decision.action === "insert" ? decision.provider.keys.length : 0,
     differences: decision.action === "conflict" ? decision.differences : [],
-    warnings: warningsOf(decision)
+    warnings: warningsOf(decision, policy)
   }, true)
 
 /**
@@ -110,18 +113,25 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
             onRight: Effect.succeed
           })
         ).pipe(Effect.withSpan("Seed.decide"))
-        const conflict = decisions.find((decision) => decision.action === "conflict")
-        if (conflict !== undefined && options.onConflict !== "warn") {
-          return yield* new HashConflict({ provider: conflict.provider.name, differences: conflict.differences })
+        const policy = options.onConflict ?? "fail"
+        const providers = decisions.map(providerReport(policy))
+        const counts = countActions(providers, set.skipped)
+        const conflicts = decisions.flatMap((decision) =>
+          decision.action === "conflict"
+            ? [{ provider: decision.provider.name, differences: decision.differences }]
+            : []
+        )
+        // A dry run is a plan: it shows the conflicts instead of failing on them.
+        if (Arr.isNonEmptyReadonlyArray(conflicts) && policy === "fail" && options.dryRun !== true) {
+          return yield* HashConflict.of(conflicts, { providers, counts })
         }
-        const providers = decisions.map(providerReport)
         const report = new SeedReport({
           outcome: options.dryRun === true ? "planned" : "applied",
           request_id: requestId,
           providers,
           skipped: set.skipped,
           warnings: set.warnings,
-          counts: countActions(providers, set.skipped),
+          counts,
           lock_wait_ms: (yield* LockWait).waitedMs
         }, true)
         const missing = decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : [])

@@ -131,7 +131,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("provider base URLs",
 
       const conflict = yield* cli(["seed", "--format", "json"], environment("b"))
       expect(conflict.code, conflict.all).toBe(3)
-      expect(conflict.stderr).toContain("exists in the database with different fields than the environment")
+      expect(conflict.stderr).toContain("exist in the database with different fields than the environment")
       // The first conflicting provider stops the run; adopt below shows each provider's HashConflict.
       expect(conflict.stderr).toContain(`base_url (stored "https://***@anthropic-proxy.example/v1"`)
       expect(json(conflict).error._tag).toBe("HashConflict")

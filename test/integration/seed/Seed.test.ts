@@ -205,7 +205,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("seed on PostgreSQL",
       expect(state.audit).toHaveLength(6)
     }))
 
-  it.effect("a dry run writes nothing, and reports the conflict it would hit", () =>
+  it.effect("a dry run writes nothing, and plans the conflict it would hit instead of failing", () =>
     Effect.gen(function*() {
       yield* resetDatabase
       const planned = yield* runSeed(legacyOpenai, { dryRun: true })
@@ -215,9 +215,12 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("seed on PostgreSQL",
       expect([state.providers.length, state.keys.length, state.audit.length]).toEqual([0, 0, 0])
 
       yield* runSeed(legacyOpenai)
-      const error = yield* Effect.flip(
-        runSeed({ ...legacyOpenai, CODER_AIBRIDGE_OPENAI_BASE_URL: "https://other.test/" }, { dryRun: true })
-      )
-      expect(error._tag).toBe("HashConflict")
+      const plan = yield* runSeed({ ...legacyOpenai, CODER_AIBRIDGE_OPENAI_BASE_URL: "https://other.test/" }, {
+        dryRun: true
+      })
+      expect(plan.outcome).toBe("planned")
+      expect(plan.providers.map((p) => [p.name, p.action])).toEqual([["openai", "conflict"]])
+      expect(plan.counts.conflict).toBe(1)
+      expect((yield* snapshot).providers.map((p) => p.base_url)).toEqual(["https://api.openai.com/v1/"])
     }))
 })

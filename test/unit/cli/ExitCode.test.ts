@@ -15,7 +15,7 @@ import { HashConflict, IndexedNameCollision, InvalidConfiguration } from "../../
 describe("exit codes", () => {
   it("maps typed failures by tag", () => {
     expect(exitCodeForError(new InvalidConfiguration({ variables: ["X"], rule: "r", fix: "f" }))).toBe(2)
-    expect(exitCodeForError(new HashConflict({ provider: "p", differences: [] }))).toBe(3)
+    expect(exitCodeForError(HashConflict.of([{ provider: "p", differences: [] }]))).toBe(3)
     expect(
       exitCodeForError(
         new IndexedNameCollision({ provider: "p", existing: [], conflicting: [], reason: "r", remediation: "f" })
@@ -33,7 +33,7 @@ describe("exit codes", () => {
   })
 
   it("maps causes: failures by tag, defects to 1, interruptions to 130", () => {
-    expect(exitCodeForCause(Cause.fail(new HashConflict({ provider: "p", differences: [] })))).toBe(3)
+    expect(exitCodeForCause(Cause.fail(HashConflict.of([{ provider: "p", differences: [] }])))).toBe(3)
     expect(exitCodeForCause(Cause.die(new Error("boom")))).toBe(ExitCode.Unexpected)
     expect(exitCodeForCause(Cause.interrupt(FiberId.none))).toBe(130)
   })
