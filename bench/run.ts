@@ -336,7 +336,7 @@ const main = Effect.gen(function*() {
     Fs.writeFile(envFile, Object.entries(environment(10_000)).map(([k, v]) => `${k}=${v}`).join("\n") + "\n")
   )
   yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
-  const withEnvFile = { name: "seed --env-file", args: [...program.args, "--env-file", envFile] }
+  const withEnvFile = { name: "seed --env-file", args: [...program.args, "--dotenv", envFile] }
   const large: { readonly first: Usage; readonly noop: Usage } = {
     first: yield* measure(withEnvFile, { ...cleanEnvironment, DATABASE_URL: url }),
     noop: yield* measure(withEnvFile, { ...cleanEnvironment, DATABASE_URL: url })

@@ -4,12 +4,12 @@
  * asked, the keys replaced), under the seed lock, in one transaction, audited with masked old and new
  * values.
  */
-import { Clock, Effect, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { auditedConfiguration, auditEntry, type AuditRow, keyAuditEntry } from "../audit/Audit.js"
 import { keyInsertions } from "../audit/Insertions.js"
 import { difference } from "../core/Canonical.js"
 import { FieldDifference } from "../core/FieldDifference.js"
-import { Ids } from "../core/Ids.js"
+import { Ids, stamp } from "../core/Ids.js"
 import { maskSecret } from "../core/Mask.js"
 import type { DesiredProvider, StoredProvider } from "../core/Provider.js"
 import { keyDrift } from "../core/Reconcile.js"
@@ -57,9 +57,10 @@ export const configured = (name: string) =>
 const write = (desired: DesiredProvider, stored: StoredProvider, replaceKeys: boolean, requestId: string) =>
   Effect.gen(function*() {
     const store = yield* ProviderStore
-    yield* store.updateConfiguration(stored.id, desired, new Date(yield* Clock.currentTimeMillis))
+    const now = yield* stamp
+    yield* store.updateConfiguration(stored.id, desired, now.now)
     const audit: Array<AuditRow> = [
-      yield* auditEntry(requestId, {
+      auditEntry(now, requestId, {
         action: "write",
         resource_type: "ai_provider",
         resource_id: stored.id,
@@ -72,9 +73,9 @@ const write = (desired: DesiredProvider, stored: StoredProvider, replaceKeys: bo
     ]
     if (replaceKeys) {
       for (const key of yield* store.deleteKeys(stored)) {
-        audit.push(yield* keyAuditEntry(requestId, "delete", desired.name, key))
+        audit.push(keyAuditEntry(now, requestId, "delete", desired.name, key))
       }
-      const inserted = yield* keyInsertions({ id: stored.id, name: desired.name }, desired.keys, requestId)
+      const inserted = keyInsertions(now, { id: stored.id, name: desired.name }, desired.keys, requestId)
       yield* store.insert({ providers: [], keys: inserted.rows, audit: [...audit, ...inserted.audit] })
     } else {
       yield* store.insertAudit(audit)
@@ -83,7 +84,7 @@ const write = (desired: DesiredProvider, stored: StoredProvider, replaceKeys: bo
 
 export const adopt = Effect.fn("Admin.adopt")(function*(desired: DesiredProvider, options: AdoptOptions) {
   const name = desired.name
-  const requestId = yield* (yield* Ids).uuid
+  const requestId = (yield* Ids).uuid()
   return yield* (yield* SeedLock).withLock(
     Effect.gen(function*() {
       const stored = yield* findStored("adopt", name)

@@ -2,9 +2,9 @@
  * `providers delete` and `providers restore`: the operator's soft delete (the name stays reserved, the
  * seed never recreates it) and its undo. Each runs under the seed lock, in one transaction, audited.
  */
-import { Clock, Effect, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { auditEntry } from "../audit/Audit.js"
-import { Ids } from "../core/Ids.js"
+import { Ids, stamp } from "../core/Ids.js"
 import { ProviderStore } from "../db/ProviderStore.js"
 import { type LockOptions, SeedLock } from "../db/SeedLock.js"
 import { OperationRefused } from "./OperationRefused.js"
@@ -20,7 +20,7 @@ const setDeleted = (operation: "delete" | "restore", name: string, options: Lock
   Effect.gen(function*() {
     const deleted = operation === "delete"
     const store = yield* ProviderStore
-    const requestId = yield* (yield* Ids).uuid
+    const requestId = (yield* Ids).uuid()
     return yield* (yield* SeedLock).withLock(
       Effect.gen(function*() {
         const stored = yield* findStored(operation, name)
@@ -32,9 +32,10 @@ const setDeleted = (operation: "delete" | "restore", name: string, options: Lock
             fix: deleted ? "nothing to do" : "nothing to do; `providers list` shows its state"
           })
         }
-        yield* store.setDeleted(stored.id, deleted, new Date(yield* Clock.currentTimeMillis))
+        const now = yield* stamp
+        yield* store.setDeleted(stored.id, deleted, now.now)
         yield* store.insertAudit([
-          yield* auditEntry(requestId, {
+          auditEntry(now, requestId, {
             action: deleted ? "delete" : "write",
             resource_type: "ai_provider",
             resource_id: stored.id,

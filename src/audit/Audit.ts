@@ -1,10 +1,9 @@
 /**
- * Audit entries (SPEC §4): by the system actor, at the Clock's time, one request id per run, and every
+ * Audit entries (SPEC §4): by the system actor, at the run's time, one request id per run, and every
  * value shown through the masked view, so no secret reaches `audit_logs`.
  */
 import type { Redacted } from "effect"
-import { Clock, Effect } from "effect"
-import { Ids } from "../core/Ids.js"
+import type { Stamp } from "../core/Ids.js"
 import { maskSecret } from "../core/Mask.js"
 import { maskProvider } from "../core/MaskedProvider.js"
 import type { Provider } from "../core/Provider.js"
@@ -30,11 +29,13 @@ export interface AuditRow {
 
 export type AuditedChange = Pick<AuditRow, "action" | "resource_type" | "resource_id" | "resource_target" | "diff">
 
-/** An audit entry for a change, by the system actor, now. */
-export const auditEntry = Effect.fnUntraced(function*(requestId: string, change: AuditedChange) {
-  const id = yield* (yield* Ids).uuid
-  const time = new Date(yield* Clock.currentTimeMillis)
-  return { id, time, user_id: SystemActorId, request_id: requestId, ...change } satisfies AuditRow
+/** An audit entry for a change, by the system actor, at the stamp's time. */
+export const auditEntry = (stamp: Stamp, requestId: string, change: AuditedChange): AuditRow => ({
+  id: stamp.uuid(),
+  time: stamp.now,
+  user_id: SystemActorId,
+  request_id: requestId,
+  ...change
 })
 
 /** What an audit entry shows of a provider's configuration: the masked view without the keys. */
@@ -45,12 +46,13 @@ export const auditedConfiguration = (provider: Provider) => {
 
 /** The audit entry of a key row created or deleted: its provider and the masked key. */
 export const keyAuditEntry = (
+  stamp: Stamp,
   requestId: string,
   action: "create" | "delete",
   provider: string,
   key: { readonly id: string; readonly api_key: Redacted.Redacted<string> }
 ) =>
-  auditEntry(requestId, {
+  auditEntry(stamp, requestId, {
     action,
     resource_type: "ai_provider_key",
     resource_id: key.id,

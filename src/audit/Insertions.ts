@@ -1,5 +1,6 @@
 /** New provider and key rows with the audit entries that go with them, for the seed and `providers adopt`. */
-import { Effect, type Redacted } from "effect"
+import type { Redacted } from "effect"
+import type { Stamp } from "../core/Ids.js"
 import type { Provider } from "../core/Provider.js"
 import { type NewKeyRow, newKeyRows, type NewProviderRow, newProviderRow } from "../db/ProviderRows.js"
 import { auditedConfiguration, auditEntry, type AuditRow, keyAuditEntry } from "./Audit.js"
@@ -11,40 +12,37 @@ export interface Insertions {
 }
 
 /** New key rows for a stored or new provider, each with its `create` audit entry (masked). */
-export const keyInsertions = Effect.fnUntraced(function*(
+export const keyInsertions = (
+  stamp: Stamp,
   provider: { readonly id: string; readonly name: string },
   keys: ReadonlyArray<Redacted.Redacted<string>>,
   requestId: string
-) {
-  const rows = yield* newKeyRows(provider.id, keys)
-  const audit: Array<AuditRow> = []
-  for (const key of rows) audit.push(yield* keyAuditEntry(requestId, "create", provider.name, key))
-  return { rows, audit }
-})
+) => {
+  const rows = newKeyRows(stamp, provider.id, keys)
+  return { rows, audit: rows.map((key) => keyAuditEntry(stamp, requestId, "create", provider.name, key)) }
+}
 
 /** Rows for missing providers and their keys, and a `create` audit entry for each row. */
-export const insertionsFor = Effect.fnUntraced(function*(providers: ReadonlyArray<Provider>, requestId: string) {
+export const insertionsFor = (stamp: Stamp, providers: ReadonlyArray<Provider>, requestId: string): Insertions => {
   const rows = { providers: [] as Array<NewProviderRow>, keys: [] as Array<NewKeyRow>, audit: [] as Array<AuditRow> }
   for (const provider of providers) {
-    const row = yield* newProviderRow(provider)
+    const row = newProviderRow(stamp, provider)
     rows.providers.push(row)
-    rows.audit.push(
-      yield* auditEntry(requestId, {
-        action: "create",
-        resource_type: "ai_provider",
-        resource_id: row.id,
-        resource_target: provider.name,
-        diff: {
-          name: provider.name,
-          display_name: row.display_name,
-          enabled: row.enabled,
-          ...auditedConfiguration(provider)
-        }
-      })
-    )
-    const keys = yield* keyInsertions({ id: row.id, name: provider.name }, provider.keys, requestId)
+    rows.audit.push(auditEntry(stamp, requestId, {
+      action: "create",
+      resource_type: "ai_provider",
+      resource_id: row.id,
+      resource_target: provider.name,
+      diff: {
+        name: provider.name,
+        display_name: row.display_name,
+        enabled: row.enabled,
+        ...auditedConfiguration(provider)
+      }
+    }))
+    const keys = keyInsertions(stamp, { id: row.id, name: provider.name }, provider.keys, requestId)
     rows.keys.push(...keys.rows)
     rows.audit.push(...keys.audit)
   }
-  return rows satisfies Insertions
-})
+  return rows
+}

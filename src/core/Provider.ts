@@ -9,6 +9,10 @@ import { Redacted, Schema } from "effect"
 export const ProviderType = Schema.Literal("openai", "anthropic")
 export type ProviderType = typeof ProviderType.Type
 
+/** A plain lookup: it runs once per provider on both sides of a seed of thousands. */
+const providerTypes: ReadonlySet<string> = new Set(ProviderType.literals)
+export const isProviderType = (type: string): type is ProviderType => providerTypes.has(type)
+
 export const defaultBaseUrls: Readonly<Record<ProviderType, string>> = {
   openai: "https://api.openai.com/v1/",
   anthropic: "https://api.anthropic.com/"

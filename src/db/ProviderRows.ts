@@ -1,12 +1,13 @@
 /**
  * The provider model as rows of `ai_providers` and `ai_provider_keys` (SPEC §4): the one
- * transformation between them, and the new rows a run writes (ids from `Ids`, times from the Clock).
+ * transformation between them, and the new rows a run writes (ids and time from a `Stamp`).
  */
-import { Clock, Effect, Either, ParseResult, Redacted, Schema } from "effect"
-import { Ids } from "../core/Ids.js"
+import { Either, ParseResult, Redacted, Schema } from "effect"
+import type { Stamp } from "../core/Ids.js"
 import {
   bedrockFields,
   BedrockSettings,
+  isProviderType,
   type Provider,
   ProviderType,
   StoredProvider,
@@ -62,7 +63,6 @@ export const ProviderRow = Schema.Struct({
 })
 export type ProviderRow = typeof ProviderRow.Type
 
-const isProviderType = Schema.is(ProviderType)
 const decodeSettings = Schema.decodeUnknownEither(SettingsColumn, { errors: "all" })
 const parseJson = (text: string): Either.Either<unknown, "not JSON"> =>
   Either.try({ try: (): unknown => JSON.parse(text), catch: () => "not JSON" as const })
@@ -151,25 +151,19 @@ export interface NewKeyRow {
   readonly created_at: Date
 }
 
-/** A new, enabled provider row (display name = name, SPEC §5), now, with a fresh id. */
-export const newProviderRow = Effect.fnUntraced(function*(provider: Provider) {
-  return {
-    id: yield* (yield* Ids).uuid,
-    provider,
-    display_name: provider.name,
-    enabled: true,
-    created_at: new Date(yield* Clock.currentTimeMillis)
-  } satisfies NewProviderRow
+/** A new, enabled provider row (display name = name, SPEC §5), with a fresh id. */
+export const newProviderRow = (stamp: Stamp, provider: Provider): NewProviderRow => ({
+  id: stamp.uuid(),
+  provider,
+  display_name: provider.name,
+  enabled: true,
+  created_at: stamp.now
 })
 
-/** New key rows for a provider, now, with fresh ids. */
-export const newKeyRows = Effect.fnUntraced(function*(
+/** New key rows for a provider, with fresh ids. */
+export const newKeyRows = (
+  stamp: Stamp,
   providerId: string,
   keys: ReadonlyArray<Redacted.Redacted<string>>
-) {
-  const ids = yield* Ids
-  const now = new Date(yield* Clock.currentTimeMillis)
-  const rows: Array<NewKeyRow> = []
-  for (const api_key of keys) rows.push({ id: yield* ids.uuid, provider_id: providerId, api_key, created_at: now })
-  return rows
-})
+): Array<NewKeyRow> =>
+  keys.map((api_key) => ({ id: stamp.uuid(), provider_id: providerId, api_key, created_at: stamp.now }))

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Either } from "effect"
 import { InvalidConfiguration } from "../core/Errors.js"
 import {
   type BedrockField,
@@ -30,12 +30,12 @@ export interface BedrockOutcome {
 export const bedrockRule = (
   input: BedrockVariables,
   bearer: ReadonlyArray<Variable>
-): Effect.Effect<BedrockOutcome, InvalidConfiguration> => {
+): Either.Either<BedrockOutcome, InvalidConfiguration> => {
   const { access_key: accessKey, access_key_secret: accessKeySecret } = input
   const metadata = plainBedrockFields.map((field) => input[field])
   if (isSet(accessKey) !== isSet(accessKeySecret)) {
     const [present, missing] = isSet(accessKey) ? [accessKey, accessKeySecret] : [accessKeySecret, accessKey]
-    return Effect.fail(
+    return Either.left(
       new InvalidConfiguration({
         variables: [accessKey.variable, accessKeySecret.variable],
         rule:
@@ -46,7 +46,7 @@ export const bedrockRule = (
   }
   if (!isSet(accessKey) || !isSet(accessKeySecret)) {
     const ignored = namesOf(metadata)
-    return Effect.succeed({
+    return Either.right({
       bedrock: null,
       source: [],
       warnings: ignored.length === 0 ? [] : [
@@ -58,7 +58,7 @@ export const bedrockRule = (
   }
   const bearerSet = namesOf(bearer)
   if (bearerSet.length > 0) {
-    return Effect.fail(
+    return Either.left(
       new InvalidConfiguration({
         variables: [accessKey.variable, accessKeySecret.variable, ...bearerSet],
         rule: "a bearer key together with Bedrock credentials on the same provider is ambiguous authentication",
@@ -68,7 +68,7 @@ export const bedrockRule = (
       })
     )
   }
-  return Effect.succeed({
+  return Either.right({
     bedrock: new BedrockSettings({
       ...Object.fromEntries(plainBedrockFields.map((field) => [field, text(input[field])])) as Record<
         PlainBedrockField,

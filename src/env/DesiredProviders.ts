@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { equivalent } from "../core/Canonical.js"
 import { IndexedNameCollision } from "../core/Errors.js"
 import { DesiredProvider, type DesiredSet, sameKeys } from "../core/Provider.js"
@@ -14,56 +14,67 @@ const identical = (a: DesiredProvider, b: DesiredProvider): boolean => equivalen
  * ones, collisions rejected, identical duplicates collapsed, sorted by name. Every
  * warning is also logged at warning level.
  */
-export const deriveFrom = Effect.fn("DesiredProviders.deriveFrom")(function*(variables: Variables) {
-  const legacy = yield* legacyProviders(variables)
-  const indexed = yield* indexedProviders(variables)
-  const warnings = [...legacy.warnings, ...indexed.warnings]
-  const legacyNames = new Set(legacy.providers.map((provider) => provider.name))
-  // Legacy entries have no index; they never reach the collapse branch, which is for indexed pairs only.
-  const byName = new Map(legacy.providers.map((provider) => [provider.name, { index: -1, provider }]))
-  for (const { index, provider } of indexed.providers) {
-    const existing = byName.get(provider.name)
-    if (existing === undefined) {
-      byName.set(provider.name, { index, provider })
-    } else if (legacyNames.has(provider.name)) {
-      return yield* new IndexedNameCollision({
-        provider: provider.name,
-        existing: existing.provider.source,
-        conflicting: provider.source,
-        reason: "the legacy variables already configure a provider with this name",
-        remediation: `set ${indexedVariable(index, "NAME")} to another name, or remove the legacy variables ${
-          existing.provider.source.join(", ")
-        }`
-      })
-    } else if (!identical(existing.provider, provider)) {
-      return yield* new IndexedNameCollision({
-        provider: provider.name,
-        existing: existing.provider.source,
-        conflicting: provider.source,
-        reason: "the two definitions differ in their settings or keys",
-        remediation: `set ${indexedVariable(index, "NAME")} to a different name, or make both definitions identical`
-      })
-    } else {
-      byName.set(provider.name, {
-        index: existing.index,
-        provider: new DesiredProvider({
-          ...existing.provider,
-          source: [...existing.provider.source, ...provider.source]
-        }, true)
-      })
-      warnings.push(
-        `${indexedVariable(existing.index, "*")} and ${
-          indexedVariable(index, "*")
-        } define provider "${provider.name}" identically; it is seeded once`
-      )
+export const desiredSetOf = (variables: Variables) =>
+  Either.gen(function*() {
+    const legacy = yield* legacyProviders(variables)
+    const indexed = yield* indexedProviders(variables)
+    const warnings = [...legacy.warnings, ...indexed.warnings]
+    const legacyNames = new Set(legacy.providers.map((provider) => provider.name))
+    // Legacy entries have no index; they never reach the collapse branch, which is for indexed pairs only.
+    const byName = new Map(legacy.providers.map((provider) => [provider.name, { index: -1, provider }]))
+    for (const { index, provider } of indexed.providers) {
+      const existing = byName.get(provider.name)
+      if (existing === undefined) {
+        byName.set(provider.name, { index, provider })
+      } else if (legacyNames.has(provider.name)) {
+        return yield* Either.left(
+          new IndexedNameCollision({
+            provider: provider.name,
+            existing: existing.provider.source,
+            conflicting: provider.source,
+            reason: "the legacy variables already configure a provider with this name",
+            remediation: `set ${indexedVariable(index, "NAME")} to another name, or remove the legacy variables ${
+              existing.provider.source.join(", ")
+            }`
+          })
+        )
+      } else if (!identical(existing.provider, provider)) {
+        return yield* Either.left(
+          new IndexedNameCollision({
+            provider: provider.name,
+            existing: existing.provider.source,
+            conflicting: provider.source,
+            reason: "the two definitions differ in their settings or keys",
+            remediation: `set ${indexedVariable(index, "NAME")} to a different name, or make both definitions identical`
+          })
+        )
+      } else {
+        byName.set(provider.name, {
+          index: existing.index,
+          provider: new DesiredProvider({
+            ...existing.provider,
+            source: [...existing.provider.source, ...provider.source]
+          }, true)
+        })
+        warnings.push(
+          `${indexedVariable(existing.index, "*")} and ${
+            indexedVariable(index, "*")
+          } define provider "${provider.name}" identically; it is seeded once`
+        )
+      }
     }
-  }
-  yield* Effect.forEach(warnings, (warning) => Effect.logWarning(warning), { discard: true })
-  const providers = Array.from(byName.values(), ({ provider }) => provider).sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    const providers = Array.from(byName.values(), ({ provider }) => provider).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    )
+    return { providers, skipped: indexed.skipped, warnings } satisfies DesiredSet
+  })
+
+/** The desired set from the given variables, every warning also logged at warning level. */
+export const deriveFrom = (variables: Variables) =>
+  Effect.tap(
+    desiredSetOf(variables),
+    (set) => Effect.forEach(set.warnings, (warning) => Effect.logWarning(warning), { discard: true })
   )
-  return { providers, skipped: indexed.skipped, warnings } satisfies DesiredSet
-})
 
 /** The desired set from the `ProviderEnvironment` service: every rule checked, before any database access. */
 export const derive = Effect.flatMap(ProviderEnvironment, ({ variables }) => deriveFrom(variables)).pipe(

@@ -1,6 +1,6 @@
 import { FileSystem } from "@effect/platform"
 import { Config, ConfigProvider, Effect, Layer, Option, Schema } from "effect"
-import { fromVariables } from "./IndexedConfigProvider.js"
+import * as IndexedConfigProvider from "./IndexedConfigProvider.js"
 
 /** An env file that cannot be read or parsed. Names the path and line, never line content (it may hold keys). */
 export class EnvFileError extends Schema.TaggedError<EnvFileError>()("EnvFileError", {
@@ -126,22 +126,27 @@ const readEnvFile = (path: string) =>
  * An empty variable in the real environment wins over the file's value, so a provider the file
  * describes can silently disappear: say so, naming both.
  */
-const warnShadowed = (path: string, fromFile: ReadonlyMap<string, string>, current: ConfigProvider.ConfigProvider) =>
-  Effect.forEach(
+const warnShadowed = (path: string, fromFile: ReadonlyMap<string, string>, current: ConfigProvider.ConfigProvider) => {
+  const plain = IndexedConfigProvider.variables(current)
+  const emptyInEnvironment = (name: string) =>
+    plain === undefined
+      ? Effect.withConfigProvider(Config.option(Config.string(name)), current).pipe(
+        Effect.map((value) => Option.getOrUndefined(value) === ""),
+        Effect.orElseSucceed(() => false)
+      )
+      : Effect.succeed(plain.get(name) === "")
+  return Effect.forEach(
     Array.from(fromFile).filter(([, value]) => value !== ""),
     ([name]) =>
-      Effect.withConfigProvider(Config.option(Config.string(name)), current).pipe(
-        Effect.flatMap((value) =>
-          Option.getOrUndefined(value) === ""
-            ? Effect.logWarning(
-              `${name} is set but empty in the environment, which wins over its value in ${path}: the value in the file is not used (unset ${name}, or remove it from the file)`
-            )
-            : Effect.void
-        ),
-        Effect.ignore
-      ),
+      Effect.flatMap(emptyInEnvironment(name), (empty) =>
+        empty
+          ? Effect.logWarning(
+            `${name} is set but empty in the environment, which wins over its value in ${path}: the value in the file is not used (unset ${name}, or remove it from the file)`
+          )
+          : Effect.void),
     { discard: true }
   )
+}
 
 /**
  * The current ConfigProvider with the env file's variables merged under it: the real
@@ -157,7 +162,12 @@ export const layer = (envFile: Option.Option<string>) =>
         const variables = yield* readEnvFile(path)
         const current = yield* Effect.configProviderWith(Effect.succeed)
         yield* warnShadowed(path, variables, current)
-        const fromFile = fromVariables(variables)
-        return Layer.setConfigProvider(ConfigProvider.orElse(current, () => fromFile))
+        // The program's own provider stays one: its variables over the file's (the environment wins).
+        const plain = IndexedConfigProvider.variables(current)
+        return Layer.setConfigProvider(
+          plain === undefined
+            ? ConfigProvider.orElse(current, () => IndexedConfigProvider.fromVariables(variables))
+            : IndexedConfigProvider.fromVariables([...variables, ...plain])
+        )
       }))
   })

@@ -29,6 +29,13 @@ const treeOf = (names: Iterable<string>): Node => {
   return root
 }
 
+/** The variables behind a provider made here, so a reader of thousands of them can take them at once. */
+const variablesOf = new WeakMap<ConfigProvider.ConfigProvider, ReadonlyMap<string, string>>()
+
+/** The variables of a provider made by `fromVariables`; undefined for any other provider. */
+export const variables = (provider: ConfigProvider.ConfigProvider): ReadonlyMap<string, string> | undefined =>
+  variablesOf.get(provider)
+
 /** The provider for these variables; unset (undefined) values are left out, as in the environment. */
 export const fromVariables = (
   variables: Iterable<readonly [string, string | undefined]>
@@ -37,7 +44,7 @@ export const fromVariables = (
   for (const [name, value] of variables) if (value !== undefined) map.set(name, value)
   const root = treeOf(map.keys())
   const values = ConfigProvider.fromMap(map, { pathDelim })
-  return ConfigProvider.fromFlat(ConfigProvider.makeFlat({
+  const provider = ConfigProvider.fromFlat(ConfigProvider.makeFlat({
     load: (path, primitive, split) => values.flattened.load(path, primitive, split),
     enumerateChildren: (path) =>
       Effect.sync(() => {
@@ -47,4 +54,6 @@ export const fromVariables = (
       }),
     patch: ConfigProviderPathPatch.empty
   }))
+  variablesOf.set(provider, map)
+  return provider
 }

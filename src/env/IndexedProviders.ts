@@ -1,6 +1,6 @@
-import { Array as Arr, Effect, Redacted, Schema } from "effect"
+import { Array as Arr, Either, Redacted } from "effect"
 import { InvalidConfiguration } from "../core/Errors.js"
-import { defaultBaseUrls, DesiredProvider, ProviderType, SkippedProvider } from "../core/Provider.js"
+import { defaultBaseUrls, DesiredProvider, isProviderType, SkippedProvider } from "../core/Provider.js"
 import { isValidProviderName, providerNameRule } from "../core/ProviderName.js"
 import { bedrockRule, bedrockVariables } from "./BedrockRule.js"
 import {
@@ -37,7 +37,7 @@ export interface IndexedProviders {
 
 /** Splits `CODER_AIBRIDGE_PROVIDER_<N>_<FIELD>` names into indices, failing on a non-numeric index. */
 const indicesOf = (variables: Variables) =>
-  Effect.gen(function*() {
+  Either.gen(function*() {
     const indices = new Set<number>()
     const warnings: Array<string> = []
     const names = Array.from(variables.keys()).filter((name) => name.startsWith(indexedPrefix)).sort()
@@ -47,13 +47,15 @@ const indicesOf = (variables: Variables) =>
       const index = separator === -1 ? rest : rest.slice(0, separator)
       const field = separator === -1 ? "" : rest.slice(separator + 1)
       if (!decimalIndex.test(index)) {
-        return yield* new InvalidConfiguration({
-          variables: [variable],
-          rule: `the index ${
-            JSON.stringify(index)
-          } is not a decimal number (indexed variables are named ${indexedPrefix}<N>_<FIELD> with N = 0, 1, 2, ... without leading zeros)`,
-          fix: `rename it with a numeric index, for example ${indexedVariable(0, field === "" ? "TYPE" : field)}`
-        })
+        return yield* Either.left(
+          new InvalidConfiguration({
+            variables: [variable],
+            rule: `the index ${
+              JSON.stringify(index)
+            } is not a decimal number (indexed variables are named ${indexedPrefix}<N>_<FIELD> with N = 0, 1, 2, ... without leading zeros)`,
+            fix: `rename it with a numeric index, for example ${indexedVariable(0, field === "" ? "TYPE" : field)}`
+          })
+        )
       }
       indices.add(Number(index))
       if (!knownFields.has(field)) {
@@ -65,14 +67,16 @@ const indicesOf = (variables: Variables) =>
     const sorted = Array.from(indices).sort((a, b) => a - b)
     const missing = sorted.findIndex((index, position) => index !== position)
     if (missing !== -1) {
-      return yield* new InvalidConfiguration({
-        variables: [indexedVariable(missing, "TYPE")],
-        rule:
-          `indexed providers must be numbered contiguously from 0, but index ${missing} is missing (indices found: ${
-            sorted.join(", ")
-          })`,
-        fix: `renumber the ${indexedPrefix}<N>_* variables without gaps, or define provider ${missing}`
-      })
+      return yield* Either.left(
+        new InvalidConfiguration({
+          variables: [indexedVariable(missing, "TYPE")],
+          rule:
+            `indexed providers must be numbered contiguously from 0, but index ${missing} is missing (indices found: ${
+              sorted.join(", ")
+            })`,
+          fix: `renumber the ${indexedPrefix}<N>_* variables without gaps, or define provider ${missing}`
+        })
+      )
     }
     return { count: sorted.length, warnings }
   })
@@ -81,7 +85,7 @@ const indicesOf = (variables: Variables) =>
 const parseKeyList = (keys: SetVariable) => {
   const items = Redacted.value(keys.value).split(",").map((item) => item.trim())
   const invalid = (rule: string, fix: string) =>
-    Effect.fail(new InvalidConfiguration({ variables: [keys.variable], rule, fix }))
+    Either.left(new InvalidConfiguration({ variables: [keys.variable], rule, fix }))
   const empty = items.findIndex((item) => item === "")
   if (empty !== -1) {
     return invalid(
@@ -99,36 +103,38 @@ const parseKeyList = (keys: SetVariable) => {
       "list each key once"
     )
   }
-  return Effect.succeed(items.map((item) => Redacted.make(item)))
+  return Either.right(items.map((item) => Redacted.make(item)))
 }
-
-const isProviderType = Schema.is(ProviderType)
 
 type Parsed =
   | { readonly _tag: "Provider"; readonly provider: DesiredProvider; readonly warnings: ReadonlyArray<string> }
   | { readonly _tag: "Skipped"; readonly skipped: SkippedProvider; readonly warning: string }
 
 const parseProvider = (variables: Variables, index: number) =>
-  Effect.gen(function*() {
+  Either.gen(function*() {
     const get = (field: Field): Variable => lookup(variables, indexedVariable(index, field))
     const type = get("TYPE")
     const nameVariable = get("NAME")
     if (!isSet(type)) {
-      return yield* new InvalidConfiguration({
-        variables: [type.variable],
-        rule: `provider ${index} has no type; TYPE is required (openai or anthropic)`,
-        fix: `set ${type.variable}, for example to "openai"`
-      })
+      return yield* Either.left(
+        new InvalidConfiguration({
+          variables: [type.variable],
+          rule: `provider ${index} has no type; TYPE is required (openai or anthropic)`,
+          fix: `set ${type.variable}, for example to "openai"`
+        })
+      )
     }
     const named = isSet(nameVariable) ? nameVariable : type
     const name = text(named)
     const typeName = text(type)
     if (!isValidProviderName(name)) {
-      return yield* new InvalidConfiguration({
-        variables: [named.variable],
-        rule: `the provider name ${JSON.stringify(name)} does not match ${providerNameRule}`,
-        fix: `set ${nameVariable.variable} to a valid name, for example "openai-eu"`
-      })
+      return yield* Either.left(
+        new InvalidConfiguration({
+          variables: [named.variable],
+          rule: `the provider name ${JSON.stringify(name)} does not match ${providerNameRule}`,
+          fix: `set ${nameVariable.variable} to a valid name, for example "openai-eu"`
+        })
+      )
     }
     const all = indexedFields.map(get)
     if (!isProviderType(typeName)) {
@@ -143,11 +149,13 @@ const parseProvider = (variables: Variables, index: number) =>
     const key = get("KEY")
     const keyList = get("KEYS")
     if (isSet(key) && isSet(keyList)) {
-      return yield* new InvalidConfiguration({
-        variables: [key.variable, keyList.variable],
-        rule: "KEY and KEYS are mutually exclusive",
-        fix: `keep one: ${key.variable} for a single key or ${keyList.variable} for a comma-separated list`
-      })
+      return yield* Either.left(
+        new InvalidConfiguration({
+          variables: [key.variable, keyList.variable],
+          rule: "KEY and KEYS are mutually exclusive",
+          fix: `keep one: ${key.variable} for a single key or ${keyList.variable} for a comma-separated list`
+        })
+      )
     }
     const keys = isSet(keyList)
       ? yield* parseKeyList(keyList)
@@ -156,13 +164,15 @@ const parseProvider = (variables: Variables, index: number) =>
       : []
     const bedrockSet = namesOf(bedrockFields.map(get))
     if (typeName !== "anthropic" && Arr.isNonEmptyArray(bedrockSet)) {
-      return yield* new InvalidConfiguration({
-        variables: bedrockSet,
-        rule: `BEDROCK_* settings apply only to type anthropic, but provider ${index} has type ${
-          JSON.stringify(typeName)
-        }`,
-        fix: `remove ${bedrockSet.join(", ")}, or set ${type.variable} to "anthropic"`
-      })
+      return yield* Either.left(
+        new InvalidConfiguration({
+          variables: bedrockSet,
+          rule: `BEDROCK_* settings apply only to type anthropic, but provider ${index} has type ${
+            JSON.stringify(typeName)
+          }`,
+          fix: `remove ${bedrockSet.join(", ")}, or set ${type.variable} to "anthropic"`
+        })
+      )
     }
     const bedrock = yield* bedrockRule(bedrockVariables((field) => get(bedrockSuffix(field) as Field)), [key, keyList])
     const baseUrl = get("BASE_URL")
@@ -181,20 +191,21 @@ const parseProvider = (variables: Variables, index: number) =>
   })
 
 /** The indexed `CODER_AIBRIDGE_PROVIDER_<N>_<FIELD>` providers (SPEC §1.2), in index order. */
-export const indexedProviders = Effect.fn("IndexedProviders.indexedProviders")(function*(variables: Variables) {
-  const { count, warnings } = yield* indicesOf(variables)
-  const providers: Array<IndexedProvider> = []
-  const skipped: Array<SkippedProvider> = []
-  const allWarnings = [...warnings]
-  for (let index = 0; index < count; index++) {
-    const parsed = yield* parseProvider(variables, index)
-    if (parsed._tag === "Skipped") {
-      skipped.push(parsed.skipped)
-      allWarnings.push(parsed.warning)
-    } else {
-      providers.push({ index, provider: parsed.provider })
-      allWarnings.push(...parsed.warnings)
+export const indexedProviders = (variables: Variables) =>
+  Either.gen(function*() {
+    const { count, warnings } = yield* indicesOf(variables)
+    const providers: Array<IndexedProvider> = []
+    const skipped: Array<SkippedProvider> = []
+    const allWarnings = [...warnings]
+    for (let index = 0; index < count; index++) {
+      const parsed = yield* parseProvider(variables, index)
+      if (parsed._tag === "Skipped") {
+        skipped.push(parsed.skipped)
+        allWarnings.push(parsed.warning)
+      } else {
+        providers.push({ index, provider: parsed.provider })
+        allWarnings.push(...parsed.warnings)
+      }
     }
-  }
-  return { providers, skipped, warnings: allWarnings } satisfies IndexedProviders
-})
+    return { providers, skipped, warnings: allWarnings } satisfies IndexedProviders
+  })

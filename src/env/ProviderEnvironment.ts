@@ -1,6 +1,7 @@
-import { Config, Effect, HashMap, Option } from "effect"
-import type { ConfigError, Redacted } from "effect"
-import { indexedPrefix, legacyVariableNames, type Variables } from "./ProviderVariables.js"
+import { Config, Effect, HashMap, Option, Redacted } from "effect"
+import type { ConfigError } from "effect"
+import * as IndexedConfigProvider from "./IndexedConfigProvider.js"
+import { indexedPrefix, legacyVariableNames, type Variables, variablesOf } from "./ProviderVariables.js"
 
 const atPath = <A>(config: Config.Config<A>, path: ReadonlyArray<string>): Config.Config<A> =>
   path.reduceRight((inner, segment) => Config.nested(inner, segment), config)
@@ -36,17 +37,31 @@ const indexedNames = (
     return [...here, ...deeper.flat()]
   })
 
-const load = Effect.gen(function*() {
+/** The provider variables among plain ones, in one pass: for the program's own ConfigProvider. */
+const fromPlain = (plain: ReadonlyMap<string, string>): Variables => {
+  const legacy: ReadonlySet<string> = new Set(legacyVariableNames)
+  return variablesOf(Array.from(plain).filter(([name]) => legacy.has(name) || name.startsWith(indexedPrefix)))
+}
+
+/** Through any ConfigProvider, by walking its tree: for servers and tests (`fromEnv`, `fromMap`, ...). */
+const walk = Effect.gen(function*() {
   const variables = new Map<string, Redacted.Redacted<string>>()
   for (const name of legacyVariableNames) {
     const value = yield* Config.option(Config.redacted(name))
-    if (Option.isSome(value)) variables.set(name, value.value)
+    if (Option.isSome(value) && Redacted.value(value.value) !== "") variables.set(name, value.value)
   }
   for (const path of yield* indexedNames([])) {
     const value = yield* valueAt(path)
-    if (Option.isSome(value)) variables.set(path.join("_"), value.value)
+    if (Option.isSome(value) && Redacted.value(value.value) !== "") variables.set(path.join("_"), value.value)
   }
-  return { variables } satisfies { readonly variables: Variables }
+  return variables
+})
+
+const load = Effect.gen(function*() {
+  const plain = IndexedConfigProvider.variables(yield* Effect.configProviderWith(Effect.succeed))
+  return { variables: plain === undefined ? yield* walk : fromPlain(plain) } satisfies {
+    readonly variables: Variables
+  }
 })
 
 /**

@@ -32,7 +32,10 @@ export const indexedPrefix = `${legacyPrefix}PROVIDER_`
 export const indexedFields = ["TYPE", "NAME", "BASE_URL", "KEY", "KEYS", ...bedrockFields.map(bedrockSuffix)] as const
 export const indexedVariable = (index: number, field: string): string => `${indexedPrefix}${index}_${field}`
 
-/** Every value is redacted: the environment holds keys, and this map must be safe to log by accident. */
+/**
+ * Every value is redacted: the environment holds keys, and this map must be safe to log by accident.
+ * Empty values are left out when it is read (empty means unset).
+ */
 export type Variables = ReadonlyMap<string, Redacted.Redacted<string>>
 
 /** A variable name with its value; `value` is undefined when unset or empty (both mean "not configured"). */
@@ -42,10 +45,17 @@ export interface Variable {
 }
 export type SetVariable = { readonly variable: string; readonly value: Redacted.Redacted<string> }
 
-export const lookup = (variables: Variables, variable: string): Variable => {
-  const found = variables.get(variable)
-  return { variable, value: found === undefined || Redacted.value(found) === "" ? undefined : found }
+/** The variables as `Variables`: redacted, the empty ones left out. */
+export const variablesOf = (entries: Iterable<readonly [string, string]>): Variables => {
+  const variables = new Map<string, Redacted.Redacted<string>>()
+  for (const [name, value] of entries) if (value !== "") variables.set(name, Redacted.make(value))
+  return variables
 }
+
+export const lookup = (variables: Variables, variable: string): Variable => ({
+  variable,
+  value: variables.get(variable)
+})
 
 export const isSet = (v: Variable): v is SetVariable => v.value !== undefined
 

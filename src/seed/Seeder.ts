@@ -6,7 +6,7 @@
 import { Array as Arr, Data, type Duration, Effect, Either } from "effect"
 import { insertionsFor } from "../audit/Insertions.js"
 import { HashConflict, type UnreadableStoredProvider } from "../core/Errors.js"
-import { Ids } from "../core/Ids.js"
+import { Ids, stamp } from "../core/Ids.js"
 import { countActions, ProviderReport } from "../core/Plan.js"
 import type { DesiredSet } from "../core/Provider.js"
 import { decide, type Decision, hashed, type HashedProvider } from "../core/Reconcile.js"
@@ -136,7 +136,9 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
         }, true)
         const missing = decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : [])
         if (options.dryRun !== true && missing.length > 0) {
-          yield* Effect.flatMap(insertionsFor(missing, requestId), store.insert).pipe(Effect.withSpan("Seed.write"))
+          yield* Effect.flatMap(stamp, (now) => store.insert(insertionsFor(now, missing, requestId))).pipe(
+            Effect.withSpan("Seed.write")
+          )
         }
         yield* logDecisions(report)
         return options.dryRun === true ? yield* new DryRunRollback({ report }) : report
@@ -161,7 +163,7 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
           lock_wait_ms: null
         }, true)
       }
-      const requestId = yield* (yield* Ids).uuid
+      const requestId = (yield* Ids).uuid()
       return yield* lock.withLock(reconcile(desired, set, options, requestId), { timeout: options.lockTimeout }).pipe(
         Effect.catchTag("DryRunRollback", ({ report }) => Effect.succeed(report)),
         Effect.annotateLogs("request_id", requestId)

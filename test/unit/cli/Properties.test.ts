@@ -1,13 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import { hash } from "../../../src/core/Canonical.js"
 import { providerNamePattern } from "../../../src/core/ProviderName.js"
 import { deriveFrom } from "../../../src/env/DesiredProviders.js"
+import { variablesOf } from "../../../src/env/ProviderVariables.js"
 import { runCli } from "../../support/runCli.js"
 import { environment, secretsOf } from "./RandomEnvironments.js"
 
-const variables = (env: Readonly<Record<string, string>>) =>
-  new Map(Object.entries(env).map(([name, value]) => [name, Redacted.make(value)]))
+const variables = (env: Readonly<Record<string, string>>) => variablesOf(Object.entries(env))
 
 const rotateKeys = (env: Readonly<Record<string, string>>): Record<string, string> =>
   Object.fromEntries(

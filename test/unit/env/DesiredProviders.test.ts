@@ -2,9 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, Redacted } from "effect"
 import type { DesiredProvider } from "../../../src/core/Provider.js"
 import { deriveFrom } from "../../../src/env/DesiredProviders.js"
+import { variablesOf } from "../../../src/env/ProviderVariables.js"
 
-const variables = (env: Readonly<Record<string, string>>) =>
-  new Map(Object.entries(env).map(([name, value]) => [name, Redacted.make(value)]))
+const variables = (env: Readonly<Record<string, string>>) => variablesOf(Object.entries(env))
 
 const derive = (env: Readonly<Record<string, string>>) => deriveFrom(variables(env))
 
