@@ -4,6 +4,7 @@ import { Deferred, Effect, Fiber, Layer, Redacted } from "effect"
 import { SeedLock } from "../../../src/db/SeedLock.js"
 import { runCli } from "../../support/runCli.js"
 import { expectNoSecrets, resetDatabase, secretsOf, snapshot } from "../../support/Seeding.js"
+import { awaitRow } from "../../support/ServerState.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 
 const openaiKey = "sk-admin-canary-openai-11112222333344"
@@ -193,7 +194,9 @@ layer(SeedLock.Default.pipe(Layer.provideMerge(TestDatabase.layer())), { exclude
           .pipe(Effect.fork)
         yield* Deferred.await(held)
         const adopting = yield* Effect.fork(cli(["providers", "adopt", "openai", "--yes"], changed))
-        yield* Effect.sleep("500 millis")
+        // The state that matters: adopt is queued behind the held lock, not merely slow to start.
+        yield* awaitRow("adopt waiting for the seed lock", (sql) =>
+          sql`select pid from pg_locks where locktype = 'advisory' and objid = 10 and not granted`)
         expect(adopting.unsafePoll()).toBeNull()
         expect(yield* rowText("openai")).toContain("https://api.openai.com/v1/")
         yield* Deferred.succeed(release, undefined)
