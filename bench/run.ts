@@ -18,6 +18,8 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient, Statement } from "@effect/sql"
 import { Effect, Layer, Logger, Option, Redacted, Ref } from "effect"
+import { spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -26,7 +28,8 @@ import Pg from "pg"
 import { ensureBuilt } from "../scripts/build.js"
 import { SystemActorId } from "../src/audit/Audit.js"
 import { mask } from "../src/core/Mask.js"
-import { Encryption } from "../src/crypto/Encryption.js"
+import { KeyBytes, makeCipher } from "../src/crypto/Cipher.js"
+import { Encryption, make as makeEncryption } from "../src/crypto/Encryption.js"
 import { pool } from "../src/db/Database.js"
 import { migrate } from "../src/db/Migrations.js"
 import { derive } from "../src/env/DesiredProviders.js"
@@ -34,7 +37,14 @@ import { fromVariables } from "../src/env/IndexedConfigProvider.js"
 import { ProviderEnvironment } from "../src/env/ProviderEnvironment.js"
 import { Seeder } from "../src/seed/Seeder.js"
 import { scratchDatabase, scratchServer } from "../support/ScratchDatabase.js"
-import { compare, type Comparison, markdown as comparisonTable, measure, type Usage } from "./StartupComparison.js"
+import {
+  compare,
+  type Comparison,
+  markdown as comparisonTable,
+  measure,
+  type Usage,
+  type Variant
+} from "./StartupComparison.js"
 import * as WireProxy from "./WireProxy.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -71,12 +81,15 @@ const environmentLayer = (env: Environment) =>
 /** The seed's log lines are formatted as the program formats them (logfmt), then dropped. */
 const quietLogger = Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, () => undefined))
 
+/** A fresh AES-256 key for the encrypted rows: the seed then seals every key it writes. */
+const benchKey = makeEncryption([makeCipher(KeyBytes(randomBytes(32)))])
+
 /** One seed of `env`, as the program runs it (migrations are current); returns its statements. */
-const seedOnce = (env: Environment) =>
+const seedOnce = (env: Environment, encryption: Layer.Layer<Encryption> = Encryption.plaintext) =>
   Effect.gen(function*() {
     const count = yield* Ref.make(0)
     yield* Effect.flatMap(derive, (desired) => Effect.flatMap(Seeder, (seeder) => seeder.seed(desired))).pipe(
-      Effect.provide(Layer.merge(environmentLayer(env), Seeder.Default.pipe(Layer.provide(Encryption.plaintext)))),
+      Effect.provide(Layer.merge(environmentLayer(env), Seeder.Default.pipe(Layer.provide(encryption)))),
       Statement.withTransformer((statement) => Effect.as(Ref.update(count, (n) => n + 1), statement))
     )
     return yield* Ref.get(count)
@@ -169,10 +182,10 @@ const proxyFor = (url: string, delayMs = 0) => {
 }
 
 /** One run of the program through a counting proxy: its statements, and how long it held the seed lock. */
-const onTheWire = (url: string, env: Environment) =>
+const onTheWire = (url: string, env: Environment, variant: Variant = program) =>
   Effect.gen(function*() {
     const proxy = yield* proxyFor(url)
-    yield* measure(program, { ...cleanEnvironment, ...env, DATABASE_URL: proxy.via(url) })
+    yield* measure(variant, { ...cleanEnvironment, ...env, DATABASE_URL: proxy.via(url) })
     const statements = proxy.statements
     // The seed's lock is the last one taken; it is held until the COMMIT that follows it.
     const lockAt = statements.map((statement) => statement.text.includes("pg_advisory_xact_lock")).lastIndexOf(true)
@@ -182,6 +195,41 @@ const onTheWire = (url: string, env: Environment) =>
       lockHoldMs: lockAt === -1 || commit === undefined ? NaN : commit.atMs - statements[lockAt]!.atMs
     }
   }).pipe(Effect.scoped)
+
+/** One `seed --format json` run as a replica starts it: its exit code, wall time and lock wait. */
+const replica = (args: ReadonlyArray<string>, env: Environment) =>
+  Effect.async<{ readonly code: number | null; readonly wallMs: number; readonly lockWaitMs: number | null }>(
+    (resume) => {
+      const started = performance.now()
+      const child = spawn(process.execPath, [...program.args, "--format", "json", ...args], {
+        env: { ...cleanEnvironment, ...env },
+        stdio: ["ignore", "pipe", "ignore"]
+      })
+      let stdout = ""
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
+      child.once("close", (code) => {
+        const report = (() => {
+          try {
+            return JSON.parse(stdout) as { lock_wait_ms?: number | null }
+          } catch {
+            return {}
+          }
+        })()
+        resume(Effect.succeed({ code, wallMs: performance.now() - started, lockWaitMs: report.lock_wait_ms ?? null }))
+      })
+      return Effect.sync(() => child.kill("SIGKILL"))
+    }
+  )
+
+/** An env file of `size` indexed providers in `dir`. */
+const envFileOf = (dir: string, size: number) =>
+  Effect.gen(function*() {
+    const file = Path.join(dir, `${size}.env`)
+    yield* Effect.promise(() =>
+      Fs.writeFile(file, Object.entries(environment(size)).map(([k, v]) => `${k}=${v}`).join("\n") + "\n")
+    )
+    return file
+  })
 
 // ----------------------------------------------------------------------------------------------------
 // Output
@@ -260,6 +308,7 @@ const main = Effect.gen(function*() {
   yield* Effect.addFinalizer(() => Effect.promise(() => client.end()))
 
   const rows: Array<Row> = []
+  const encrypted: Array<{ readonly size: number; readonly plainMs: number; readonly encryptedMs: number }> = []
   yield* Effect.gen(function*() {
     yield* migrate()
     for (const size of sizes) {
@@ -287,6 +336,17 @@ const main = Effect.gen(function*() {
         baselineMs: median(baselineTimes)
       }
       rows.push(row)
+      if (size >= 1000) {
+        const encryptedTimes: Array<number> = []
+        const plainTimes: Array<number> = []
+        for (let i = 0; i < repetitions(size); i++) {
+          yield* truncate
+          plainTimes.push(yield* timed(seedOnce(env)))
+          yield* truncate
+          encryptedTimes.push(yield* timed(seedOnce(env, Layer.succeed(Encryption, benchKey))))
+        }
+        encrypted.push({ size, plainMs: median(plainTimes), encryptedMs: median(encryptedTimes) })
+      }
       console.log(
         `${String(size).padStart(6)} providers: seed ${fmt(row.seedMs)} ms (no-op ${fmt(row.noopMs)} ms), baseline ${
           fmt(row.baselineMs)
@@ -331,10 +391,7 @@ const main = Effect.gen(function*() {
     Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "ai-provider-seed-bench-"))),
     (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
   )
-  const envFile = Path.join(dir, "10000.env")
-  yield* Effect.promise(() =>
-    Fs.writeFile(envFile, Object.entries(environment(10_000)).map(([k, v]) => `${k}=${v}`).join("\n") + "\n")
-  )
+  const envFile = yield* envFileOf(dir, 10_000)
   yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
   const withEnvFile = { name: "seed --env-file", args: [...program.args, "--dotenv", envFile] }
   const large: { readonly first: Usage; readonly noop: Usage } = {
@@ -347,6 +404,29 @@ const main = Effect.gen(function*() {
       mib(large.first).toFixed(0)
     } MiB; no-op ${fmt(large.noop.wallMs)} ms, ${mib(large.noop).toFixed(0)} MiB`
   )
+
+  // 50,000 indexed providers: a first seed, then two replicas restarting at once (a no-op each), and the
+  // lock hold time of a no-op restart on the wire.
+  const hugeFile = yield* envFileOf(dir, 50_000)
+  const withHugeFile = { name: "seed --env-file (50,000)", args: [...program.args, "--dotenv", hugeFile] }
+  yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
+  const hugeFirst = yield* measure(withHugeFile, { ...cleanEnvironment, DATABASE_URL: url })
+  const replicas = yield* Effect.all(
+    [replica(["--dotenv", hugeFile], { DATABASE_URL: url }), replica(["--dotenv", hugeFile], { DATABASE_URL: url })],
+    { concurrency: 2 }
+  )
+  const hugeNoop = yield* onTheWire(url, {}, withHugeFile)
+  console.log(
+    `50,000 providers from an env file: first seed ${fmt(hugeFirst.wallMs)} ms, ${mib(hugeFirst).toFixed(0)} MiB; ` +
+      `two replicas at once: exit ${replicas.map((r) => r.code).join(", ")}, lock wait ${
+        replicas.map((r) => r.lockWaitMs).join(", ")
+      } ms, wall ${replicas.map((r) => fmt(r.wallMs)).join(", ")} ms; no-op lock hold ${fmt(hugeNoop.lockHoldMs)} ms`
+  )
+  const replicasOk = replicas.every((r) => r.code === 0 && r.lockWaitMs !== null && r.lockWaitMs < 15_000)
+  const encryptionCost = (size: number) => {
+    const row = encrypted.find((r) => r.size === size)
+    return row === undefined ? NaN : row.encryptedMs / row.plainMs
+  }
 
   const ratioAt = (size: number) => {
     const row = rows.find((r) => r.size === size)
@@ -375,6 +455,18 @@ const main = Effect.gen(function*() {
       (large.first.wallMs / 1000).toFixed(1)
     } s | ${verdict(large.first.wallMs <= 3000)} |`,
     `| peak RSS of that run ≤ 150 MiB | ${mib(large.first).toFixed(0)} MiB | ${verdict(mib(large.first) <= 150)} |`,
+    `| first seed of 50,000 indexed providers ≤ 15 s and ≤ 500 MiB | ${(hugeFirst.wallMs / 1000).toFixed(1)} s, ${
+      mib(hugeFirst).toFixed(0)
+    } MiB | ${verdict(hugeFirst.wallMs <= 15_000 && mib(hugeFirst) <= 500)} |`,
+    `| two replicas restarting at once on 50,000 providers both succeed well within the 30 s lock timeout | exit ${
+      replicas.map((r) => r.code).join(" and ")
+    }, lock wait ${replicas.map((r) => `${fmt(r.lockWaitMs ?? NaN)} ms`).join(" and ")} | ${verdict(replicasOk)} |`,
+    `| encryption on, seed time / the same run without, 1,000 providers ≤ 1.10x | ${
+      encryptionCost(1000).toFixed(2)
+    }x | ${verdict(encryptionCost(1000) <= 1.1)} |`,
+    `| encryption on, seed time / the same run without, 10,000 providers ≤ 1.10x | ${
+      encryptionCost(10_000).toFixed(2)
+    }x | ${verdict(encryptionCost(10_000) <= 1.1)} |`,
     `| no-op restart with 5 ms each way: wall time - the plain script's ≤ 20 ms | ${
       fmt(distant.wallExtraMs.median)
     } ms (${fmt(distant.wallExtraMs.p25)}-${fmt(distant.wallExtraMs.p75)}) | ${
@@ -434,6 +526,28 @@ ${comparisonTable(delayed, true)}
     mib(large.first).toFixed(0)
   } MiB |
 | no-op restart of the same: wall, peak RSS | ${fmt(large.noop.wallMs)} ms, ${mib(large.noop).toFixed(0)} MiB |
+| first seed of 50,000 indexed providers from an \`--env-file\`: wall, peak RSS | ${fmt(hugeFirst.wallMs)} ms, ${
+    mib(hugeFirst).toFixed(0)
+  } MiB |
+| two replicas restarting at once on those 50,000 (no-op each): exit, lock wait, wall | ${
+    replicas.map((r) => `${r.code}, ${fmt(r.lockWaitMs ?? NaN)} ms, ${fmt(r.wallMs)} ms`).join("; ")
+  } |
+| seed lock held by a no-op restart of 50,000 (on the wire) | ${fmt(hugeNoop.lockHoldMs)} ms |
+
+## Encryption at rest
+
+The in-process seed of the same rows with a key (every bearer key sealed with AES-256-GCM) and without, in
+the same run, alternating:
+
+| providers | without (ms) | with a key (ms) | with / without |
+|---:|---:|---:|---:|
+${
+    encrypted.map((row) =>
+      `| ${row.size.toLocaleString("en")} | ${fmt(row.plainMs)} | ${fmt(row.encryptedMs)} | ${
+        (row.encryptedMs / row.plainMs).toFixed(2)
+      }x |`
+    ).join("\n")
+  }
 
 ## Targets
 

@@ -1,7 +1,7 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Ref, TestClock } from "effect"
-import { makeCipher } from "../../../src/crypto/Cipher.js"
+import { KeyBytes, makeCipher } from "../../../src/crypto/Cipher.js"
 import { make as makeEncryption } from "../../../src/crypto/Encryption.js"
 import { LockHolder, LockTimeout } from "../../../src/db/AdvisoryLock.js"
 import { DatabaseError } from "../../../src/db/DatabaseError.js"
@@ -91,7 +91,7 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
 
 describe("SeedLock checks the schema and the keys before the body", () => {
   const key = new Uint8Array(32).fill(7)
-  const cipher = makeCipher(key as Parameters<typeof makeCipher>[0])
+  const cipher = makeCipher(KeyBytes(key))
 
   it.effect("a schema behind is migrated between two attempts, and the body runs once, on the current schema", () =>
     Effect.gen(function*() {
