@@ -2,6 +2,7 @@ import { Command, ValidationError } from "@effect/cli"
 import { Cause, Console, Effect, Exit, Option } from "effect"
 import { configCommand } from "./ConfigCommand.js"
 import { ExitCode, exitCodeForCause } from "./ExitCode.js"
+import { keysCommand } from "./KeysCommand.js"
 import { migrateCommand } from "./MigrateCommand.js"
 import { providersCommand } from "./ProvidersCommand.js"
 import { seedCommand } from "./SeedCommand.js"
@@ -9,7 +10,7 @@ import { seedCommand } from "./SeedCommand.js"
 /** `ai-provider-seed` and its subcommands; a new subcommand is added to this list. */
 export const rootCommand = Command.make("ai-provider-seed").pipe(
   Command.withDescription("Reconcile AI provider configuration from the environment with PostgreSQL"),
-  Command.withSubcommands([seedCommand, configCommand, migrateCommand, providersCommand])
+  Command.withSubcommands([seedCommand, configCommand, migrateCommand, providersCommand, keysCommand])
 )
 
 /** Runs the command line; `argv` is `process.argv`-shaped (runtime and script first). */

@@ -8,6 +8,8 @@ import { Command } from "@effect/cli"
 import { Effect, Layer, Logger, Option, type Redacted } from "effect"
 import { Encryption } from "../crypto/Encryption.js"
 import * as Database from "../db/Database.js"
+import { DbcryptKeys } from "../db/DbcryptKeys.js"
+import { EncryptedValues } from "../db/EncryptedValues.js"
 import { Migrations } from "../db/Migrations.js"
 import { ProviderReader } from "../db/ProviderReader.js"
 import { ProviderStore } from "../db/ProviderStore.js"
@@ -49,7 +51,9 @@ const DatabaseServices = Layer.mergeAll(
   ProviderReader.Default,
   ProviderStore.Default,
   SeedLock.Default,
-  Migrations.Default
+  Migrations.Default,
+  EncryptedValues.Default,
+  DbcryptKeys.Default
 )
 
 /** Runs a database command's work on the selected database, after whatever it validated first. */

@@ -2,6 +2,7 @@
 import { Schema } from "effect"
 import { FieldDifference } from "../core/FieldDifference.js"
 import { ProviderType, SkippedProvider } from "../core/Provider.js"
+import { EncryptionState } from "../crypto/EncryptionState.js"
 
 export const ProviderAction = Schema.Literal("inserted", "unchanged", "skipped_deleted", "conflict")
 export type ProviderAction = typeof ProviderAction.Type
@@ -36,7 +37,9 @@ export class SeedReport extends Schema.Class<SeedReport>("SeedReport")({
   warnings: Schema.Array(Schema.String),
   counts: ActionCounts,
   /** How long the run waited for the seed lock; null when it needed none (nothing to seed). */
-  lock_wait_ms: Schema.NullOr(Schema.Number)
+  lock_wait_ms: Schema.NullOr(Schema.Number),
+  /** Whether the run encrypts what it writes, and with which key (its digest, never the key). */
+  encryption: EncryptionState
 }) {}
 
 export const countActions = (

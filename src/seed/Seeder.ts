@@ -9,6 +9,8 @@ import { HashConflict, type UnreadableStoredProvider } from "../core/Errors.js"
 import { Ids } from "../core/Ids.js"
 import type { DesiredSet } from "../core/Provider.js"
 import { decide, type Decision, hashed, type HashedProvider } from "../core/Reconcile.js"
+import { Encryption } from "../crypto/Encryption.js"
+import { encryptionState } from "../crypto/EncryptionState.js"
 import type { DatabaseError } from "../db/DatabaseError.js"
 import { Migrations } from "../db/Migrations.js"
 import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
@@ -95,6 +97,7 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
     const store = yield* ProviderStore
     const lock = yield* SeedLock
     const migrations = yield* Migrations
+    const encryption = encryptionState(yield* Encryption)
 
     /** Inside the locked transaction: only load, compare and write. */
     const reconcile = (
@@ -123,7 +126,8 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
           skipped: set.skipped,
           warnings: set.warnings,
           counts: countActions(providers, set.skipped),
-          lock_wait_ms: (yield* LockWait).waitedMs
+          lock_wait_ms: (yield* LockWait).waitedMs,
+          encryption
         }, true)
         const missing = decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : [])
         if (options.dryRun !== true && missing.length > 0) {
@@ -149,7 +153,8 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
           skipped: set.skipped,
           warnings: set.warnings,
           counts: countActions([], set.skipped),
-          lock_wait_ms: null
+          lock_wait_ms: null,
+          encryption
         }, true)
       }
       const requestId = yield* (yield* Ids).uuid
