@@ -97,12 +97,15 @@ const lockOptions = (operation: KeyOperation, options: KeyChangeOptions) => ({
   verifyKeys: operation !== "delete"
 })
 
-/** Counts per column and key, in `encryptedColumns` order, then key order. */
+/** Names and digests in code unit order (`order by` in the C collation; names are `[a-z0-9-]`). */
+const byName = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0
+
+/** Counts per column and key, in `encryptedColumns` order, then key order (plaintext first). */
 const countsOf = (counts: Map<string, Map<string | null, number>>) =>
   encryptedColumns.flatMap((column) =>
-    Array.from(counts.get(column.name) ?? new Map<string | null, number>()).map(([key, count]) =>
-      new ValueCount({ column: column.name, key, count })
-    )
+    Array.from(counts.get(column.name) ?? new Map<string | null, number>())
+      .sort(([a], [b]) => a === b ? 0 : a === null ? -1 : b === null ? 1 : byName(a, b))
+      .map(([key, count]) => new ValueCount({ column: column.name, key, count }))
   )
 
 const tally = <K>(counts: Map<string, Map<K, number>>, column: string, key: K, n = 1) => {
@@ -110,9 +113,6 @@ const tally = <K>(counts: Map<string, Map<K, number>>, column: string, key: K, n
   byKey.set(key, (byKey.get(key) ?? 0) + n)
   counts.set(column, byKey)
 }
-
-/** Provider names in the database's order (`[a-z0-9-]`, compared by code unit as `order by name` does in C collation). */
-const byName = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0
 
 /** What the change would do now: the values not under `target`, by key, and the keys it would revoke. */
 const plan = (operation: KeyOperation, target: string | null) =>
