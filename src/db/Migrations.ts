@@ -9,7 +9,7 @@ import { Migrator, SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import { genLockId } from "../core/LockIds.js"
-import { DatabaseError } from "./DatabaseError.js"
+import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 import createAiProviders from "./migrations/0001_create_ai_providers.js"
 import encryptionAtRest from "./migrations/0002_encryption_at_rest.js"
 
@@ -42,12 +42,33 @@ const runGuarded = Effect.gen(function*() {
   return yield* runMigrator
 })
 
+/**
+ * Whether the schema is current, read without a lock. The Migrator's first step is `LOCK TABLE ... IN
+ * ACCESS EXCLUSIVE MODE`, which waits (with no bound) for every transaction that has read the table, as
+ * each seed-locked transaction does; checking first lets a current database skip it, so a seed behind a
+ * long `keys rotate` waits on the seed lock, bounded by its lock timeout.
+ */
+const upToDate = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql<{ version: number }>`select coalesce(max(migration_id), 0)::int as version from ${sql(migrationsTable)}`.pipe(
+      Effect.map((rows) => (rows[0]?.version ?? 0) >= latestMigration),
+      Effect.catchIf((error) => sqlStateOf(error).sqlState === undefinedTable, () => Effect.succeed(false))
+    )
+)
+
+/** PostgreSQL's "undefined table": a database never migrated. */
+const undefinedTable = "42P01"
+
 /** Applies the pending migrations and returns them; a no-op on an up-to-date database. */
 export const migrate: Effect.Effect<
   ReadonlyArray<readonly [id: number, name: string]>,
   DatabaseError,
   SqlClient.SqlClient
-> = Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(runGuarded)).pipe(
+> = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => Effect.flatMap(upToDate, (current) => current ? Effect.succeed([]) : sql.withTransaction(runGuarded))
+).pipe(
   Effect.catchTags({
     SqlError: (error: SqlError) => Effect.fail(DatabaseError.fromSqlError("migrate")(error)),
     MigrationError: (error) => Effect.fail(new DatabaseError({ step: "migrate", reason: error.message }))
