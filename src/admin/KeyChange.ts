@@ -161,6 +161,10 @@ const describeValues = (values: ReadonlyArray<ValueCount>) =>
     ? "no value"
     : values.map((count) => `${count.count} of ${count.column} under ${count.key ?? "plaintext"}`).join(", ")
 
+/**
+ * Makes the change under the seed lock, in one transaction: the values a page at a time, then the
+ * revocation; returns what it did (which may differ from an earlier plan if seeds ran in between).
+ */
 export const applyKeyChange = Effect.fn("Keys.apply")(
   function*(operation: KeyOperation, target: string | null, options: KeyChangeOptions = {}) {
     const encryption = yield* Encryption
@@ -169,7 +173,7 @@ export const applyKeyChange = Effect.fn("Keys.apply")(
     const store = yield* ProviderStore
     const requestId = yield* (yield* Ids).uuid
 
-    /** A page's new values, or none for delete; fails on a value that does not decrypt. */
+    /** A page's values opened and sealed again (rotate) or left open (decrypt); fails on one that does not decrypt. */
     const rewritten = (column: EncryptedColumn, rows: ReadonlyArray<StoredValue>) =>
       Either.all(rows.map((row) =>
         Either.map(

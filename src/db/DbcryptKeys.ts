@@ -11,7 +11,8 @@ import { Effect, Schema } from "effect"
 import { DatabaseError } from "./DatabaseError.js"
 import { encryptedColumns } from "./EncryptedColumns.js"
 
-export const DbcryptKeyRow = Schema.Struct({
+/** A row of `dbcrypt_keys`, as `keys status` shows it. */
+export const KeyRegistryRow = Schema.Struct({
   number: Schema.Number,
   active_key_digest: Schema.NullOr(Schema.String),
   revoked_key_digest: Schema.NullOr(Schema.String),
@@ -20,19 +21,16 @@ export const DbcryptKeyRow = Schema.Struct({
   revoked_at: Schema.NullOr(Schema.DateFromSelf),
   test: Schema.String
 })
-export type DbcryptKeyRow = typeof DbcryptKeyRow.Type
-
-/** An active key that stays active because a column this program does not manage still uses it. */
-export interface KeptKey {
-  readonly digest: string
-  /** `table.column` of each column outside `EncryptedColumns` holding values encrypted with it. */
-  readonly referenced_by: ReadonlyArray<string>
-}
+export type KeyRegistryRow = typeof KeyRegistryRow.Type
 
 /** What revoking every active key but one does: which keys it revokes, which it must keep. */
 export interface Revocation {
   readonly revoke: ReadonlyArray<string>
-  readonly kept: ReadonlyArray<KeptKey>
+  /**
+   * Active keys that stay active because columns this program does not manage (`referenced_by`,
+   * `table.column`) still hold values encrypted with them.
+   */
+  readonly kept: ReadonlyArray<{ readonly digest: string; readonly referenced_by: ReadonlyArray<string> }>
 }
 
 const ForeignColumn = Schema.Struct({ schema: Schema.String, table: Schema.String, column: Schema.String })
@@ -49,7 +47,7 @@ export const make = (sql: SqlClient.SqlClient) => {
     select number, active_key_digest, revoked_key_digest, created_at, revoked_at, test
     from dbcrypt_keys order by number`.pipe(
     Effect.catchTag("SqlError", failWith("read dbcrypt_keys")),
-    Effect.flatMap(decode(Schema.Array(DbcryptKeyRow), "read dbcrypt_keys")),
+    Effect.flatMap(decode(Schema.Array(KeyRegistryRow), "read dbcrypt_keys")),
     Effect.withSpan("DbcryptKeys.rows")
   )
 

@@ -11,7 +11,7 @@ import { blank } from "../crypto/Encryption.js"
 import { DatabaseError } from "./DatabaseError.js"
 import type { EncryptedColumn } from "./EncryptedColumns.js"
 
-export const pageSize = 1000
+const pageSize = 1000
 
 /**
  * The characters of a blank value (Go's `unicode.IsSpace`, as `Encryption` sees it), for SQL's `btrim`:
@@ -22,12 +22,11 @@ const whitespace = Array.from({ length: 0x10000 }, (_, code) => String.fromCharC
   .join("")
 
 /** How many non-NULL values of a column one key encrypts (`key_id` NULL: plaintext; `blank` of them blank). */
-export const KeyCount = Schema.Struct({
+const KeyCount = Schema.Struct({
   key_id: Schema.NullOr(Schema.String),
   values: Schema.Number,
   blank: Schema.Number
 })
-export type KeyCount = typeof KeyCount.Type
 
 /** A stored value with its row and provider, still sealed. */
 export const StoredValue = Schema.Struct({
