@@ -3,6 +3,7 @@ import { Cause, Console, Effect, Exit, Option } from "effect"
 import { InvalidConfiguration } from "../core/Errors.js"
 import { configCommand } from "./ConfigCommand.js"
 import { ExitCode, exitCodeForCause } from "./ExitCode.js"
+import { keysCommand } from "./KeysCommand.js"
 import { migrateCommand } from "./MigrateCommand.js"
 import { providersCommand } from "./ProvidersCommand.js"
 import { seedCommand } from "./SeedCommand.js"
@@ -10,7 +11,7 @@ import { seedCommand } from "./SeedCommand.js"
 /** `ai-provider-seed` and its subcommands; a new subcommand is added to this list. */
 export const rootCommand = Command.make("ai-provider-seed").pipe(
   Command.withDescription("Reconcile AI provider configuration from the environment with PostgreSQL"),
-  Command.withSubcommands([seedCommand, configCommand, migrateCommand, providersCommand])
+  Command.withSubcommands([seedCommand, configCommand, migrateCommand, providersCommand, keysCommand])
 )
 
 const runCommand = Command.run(rootCommand, { name: "ai-provider-seed", version: "0.1.0" })

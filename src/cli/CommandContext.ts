@@ -9,6 +9,8 @@ import { Duration, Effect, Layer, Logger, Option, type Redacted } from "effect"
 import { Encryption } from "../crypto/Encryption.js"
 import { serverGrace } from "../db/AdvisoryLock.js"
 import * as Database from "../db/Database.js"
+import { DbcryptKeys } from "../db/DbcryptKeys.js"
+import { EncryptedValues } from "../db/EncryptedValues.js"
 import { Migrations } from "../db/Migrations.js"
 import { ProviderReader } from "../db/ProviderReader.js"
 import { ProviderStore } from "../db/ProviderStore.js"
@@ -50,7 +52,9 @@ const DatabaseServices = Layer.mergeAll(
   ProviderReader.Default,
   ProviderStore.Default,
   SeedLock.Default,
-  Migrations.Default
+  Migrations.Default,
+  EncryptedValues.Default,
+  DbcryptKeys.Default
 )
 
 /**

@@ -1,5 +1,6 @@
 import { Command } from "@effect/cli"
 import { Effect } from "effect"
+import { currentEncryptionState } from "../crypto/EncryptionState.js"
 import { derive } from "../env/DesiredProviders.js"
 import { withCommandContext } from "./CommandContext.js"
 import { commonOptions, format } from "./CommonOptions.js"
@@ -7,13 +8,16 @@ import { ConfigReport, configText } from "./ConfigReport.js"
 import { print } from "./Output.js"
 
 /** `config`: derive the desired providers from the environment and print them, keys masked. No database. */
-export const configCommand = Command.make("config", { format, ...commonOptions }, (options) =>
-  derive.pipe(
-    Effect.map(ConfigReport.fromDesired),
-    Effect.flatMap(print(ConfigReport, options.format, configText))
-  )).pipe(
-    withCommandContext,
-    Command.withDescription(
-      "Print the AI providers the environment describes (legacy CODER_AIBRIDGE_* and indexed CODER_AIBRIDGE_PROVIDER_<N>_*), keys masked, without touching the database"
+export const configCommand = Command.make(
+  "config",
+  { format, ...commonOptions },
+  (options) =>
+    Effect.zipWith(derive, currentEncryptionState, ConfigReport.fromDesired).pipe(
+      Effect.flatMap(print(ConfigReport, options.format, configText))
     )
+).pipe(
+  withCommandContext,
+  Command.withDescription(
+    "Print the AI providers the environment describes (legacy CODER_AIBRIDGE_* and indexed CODER_AIBRIDGE_PROVIDER_<N>_*), keys masked, without touching the database"
   )
+)

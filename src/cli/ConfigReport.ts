@@ -2,6 +2,7 @@
 import { Schema } from "effect"
 import { maskedFields, maskProvider } from "../core/MaskedProvider.js"
 import { type DesiredSet, SkippedProvider } from "../core/Provider.js"
+import { EncryptionState, encryptionStateText } from "../crypto/EncryptionState.js"
 
 export class ConfiguredProvider extends Schema.Class<ConfiguredProvider>("ConfiguredProvider")({
   ...maskedFields,
@@ -11,15 +12,18 @@ export class ConfiguredProvider extends Schema.Class<ConfiguredProvider>("Config
 export class ConfigReport extends Schema.Class<ConfigReport>("ConfigReport")({
   providers: Schema.Array(ConfiguredProvider),
   skipped: Schema.Array(SkippedProvider),
-  warnings: Schema.Array(Schema.String)
+  warnings: Schema.Array(Schema.String),
+  /** Whether values are encrypted at rest, and with which key (its digest, never the key). */
+  encryption: EncryptionState
 }) {
-  static readonly fromDesired = (set: DesiredSet) =>
+  static readonly fromDesired = (set: DesiredSet, encryption: EncryptionState) =>
     new ConfigReport({
       providers: set.providers.map((provider) =>
         new ConfiguredProvider({ ...maskProvider(provider), source: provider.source }, true)
       ),
       skipped: set.skipped,
-      warnings: set.warnings
+      warnings: set.warnings,
+      encryption
     }, true)
 }
 
@@ -47,5 +51,6 @@ export const configText = (report: ConfigReport): string =>
     ...(report.warnings.length === 0 ? [] : [
       `Warnings (${report.warnings.length}):`,
       ...report.warnings.map((warning) => `  - ${warning}`)
-    ])
+    ]),
+    `Encryption at rest: ${encryptionStateText(report.encryption)}.`
   ].join("\n")

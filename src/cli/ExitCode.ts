@@ -4,6 +4,7 @@
  */
 import { ValidationError } from "@effect/cli"
 import { Cause, ConfigError, Option, Schema } from "effect"
+import { KeyOperationRefused } from "../admin/KeyOperationRefused.js"
 import { OperationRefused } from "../admin/OperationRefused.js"
 import { HashConflict, IndexedNameCollision, InvalidConfiguration, UnreadableStoredProvider } from "../core/Errors.js"
 import { DecryptionFailed, EncryptionKeyMismatch } from "../crypto/Encryption.js"
@@ -18,6 +19,7 @@ export const Failure = Schema.Union(
   InvalidConfiguration,
   EnvFileError,
   OperationRefused,
+  KeyOperationRefused,
   HashConflict,
   IndexedNameCollision,
   LockTimeout,
@@ -62,6 +64,7 @@ export const exitCodes: { readonly [Tag in Failure["_tag"]]: ExitCode } = {
   InvalidConfiguration: ExitCode.InvalidConfiguration,
   EnvFileError: ExitCode.InvalidConfiguration,
   OperationRefused: ExitCode.InvalidConfiguration,
+  KeyOperationRefused: ExitCode.InvalidConfiguration,
   HashConflict: ExitCode.HashConflict,
   IndexedNameCollision: ExitCode.IndexedNameCollision,
   LockTimeout: ExitCode.LockTimeout,

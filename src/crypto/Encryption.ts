@@ -136,7 +136,7 @@ export class Encryption extends Context.Tag("ai-provider-seed/Encryption")<Encry
 }
 
 /** Matches exactly the characters Go's `unicode.IsSpace` (and so `strings.TrimSpace`) treats as space. */
-const blank = /^\p{White_Space}*$/u
+export const blank = /^\p{White_Space}*$/u
 
 /** The service for the given ciphers: the primary first, digests distinct (as `parseEncryptionKeys` returns them). */
 export const make = (ciphers: ReadonlyArray<Cipher>): typeof Encryption.Service => {

@@ -10,7 +10,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Option } from "effect"
 import { genLockId } from "../core/LockIds.js"
 import { type AdvisoryLock, defaultLockTimeout, holdersOf, serverGrace, waitBounded } from "./AdvisoryLock.js"
-import { DatabaseError } from "./DatabaseError.js"
+import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 import createAiProviders from "./migrations/0001_create_ai_providers.js"
 import encryptionAtRest from "./migrations/0002_encryption_at_rest.js"
 
@@ -76,15 +76,50 @@ export interface MigrateOptions {
   readonly lockTimeout?: Duration.DurationInput | undefined
 }
 
+/**
+ * Whether the schema is current, read without a lock. The Migrator's first step is `LOCK TABLE ... IN
+ * ACCESS EXCLUSIVE MODE`, which waits (with no bound) for every transaction that has read the table, as
+ * each seed-locked transaction does; checking first lets a current database skip it, so a seed behind a
+ * long `keys rotate` waits on the seed lock, bounded by its lock timeout.
+ */
+const upToDate = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql<{ version: number }>`select coalesce(max(migration_id), 0)::int as version from ${sql(migrationsTable)}`.pipe(
+      Effect.map((rows) => (rows[0]?.version ?? 0) >= latestMigration),
+      Effect.catchIf((error) => sqlStateOf(error).sqlState === undefinedTable, () => Effect.succeed(false))
+    )
+)
+
+/** PostgreSQL's "undefined table": a database never migrated. */
+const undefinedTable = "42P01"
+
 /** Applies the pending migrations and returns them; a no-op on an up-to-date database. */
 export const migrate = (options: MigrateOptions = {}) =>
   Effect.flatMap(
     SqlClient.SqlClient,
-    (sql) => sql.withTransaction(runGuarded(Duration.decode(options.lockTimeout ?? defaultLockTimeout)))
+    (sql) => {
+      const timeout = Duration.decode(options.lockTimeout ?? defaultLockTimeout)
+      // Bounded on the client: this read waits behind a migration in progress (its table lock).
+      const current = upToDate.pipe(
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () =>
+            new DatabaseError({
+              step: "check the schema",
+              reason: `the migrations table did not answer within ${Duration.format(timeout)}`,
+              fix: "another process may be migrating: retry, or raise --lock-timeout"
+            })
+        })
+      )
+      return Effect.flatMap(current, (isCurrent) =>
+        isCurrent ? Effect.succeed([]) : sql.withTransaction(runGuarded(timeout)))
+    }
   ).pipe(
     Effect.catchSomeDefect(failedMigration),
     Effect.catchTags({
-      SqlError: (error: SqlError) => Effect.fail(DatabaseError.fromSqlError("migrate")(error)),
+      SqlError: (error: SqlError) =>
+        Effect.fail(DatabaseError.fromSqlError("migrate")(error)),
       MigrationError: (error) => Effect.fail(new DatabaseError({ step: "migrate", reason: error.message }))
     }),
     Effect.withSpan("Migrations.migrate")

@@ -41,6 +41,12 @@ export interface LockOptions {
   /** Readers share the lock with each other and wait only for a seed. */
   readonly mode?: LockMode
   readonly readOnly?: boolean
+  /**
+   * Check the configured encryption keys against `dbcrypt_keys`, and register a new primary, before the
+   * body (default). Off only for bodies that read and write no encrypted value and must run when the keys
+   * are lost or wrong: `keys status` and `keys delete`.
+   */
+  readonly verifyKeys?: boolean
 }
 
 /** What the lock's statement reads beside the lock. */
@@ -124,6 +130,7 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
   const check = (probe: LockProbe, options: LockOptions) =>
     Effect.gen(function*() {
       if (probe.schemaVersion < latestMigration) return yield* new SchemaBehind({ version: probe.schemaVersion })
+      if (options.verifyKeys === false) return
       const unregistered = yield* checks.encryption.verify(probe.keyRows)
       if (Option.isSome(unregistered) && options.readOnly !== true) {
         yield* primitives.registerKey(unregistered.value).pipe(

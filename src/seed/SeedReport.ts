@@ -2,6 +2,7 @@
 import { Schema } from "effect"
 import { ActionCounts, ProviderReport } from "../core/Plan.js"
 import { SkippedProvider } from "../core/Provider.js"
+import { EncryptionState } from "../crypto/EncryptionState.js"
 
 export class SeedReport extends Schema.Class<SeedReport>("SeedReport")({
   /** `applied`: committed; `planned`: a dry run, rolled back. */
@@ -12,5 +13,7 @@ export class SeedReport extends Schema.Class<SeedReport>("SeedReport")({
   warnings: Schema.Array(Schema.String),
   counts: ActionCounts,
   /** How long the run waited for the seed lock; null when it needed none (nothing to seed). */
-  lock_wait_ms: Schema.NullOr(Schema.Number)
+  lock_wait_ms: Schema.NullOr(Schema.Number),
+  /** Whether the run encrypts what it writes, and with which key (its digest, never the key). */
+  encryption: EncryptionState
 }) {}

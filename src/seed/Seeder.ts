@@ -10,6 +10,8 @@ import { Ids, stamp } from "../core/Ids.js"
 import { countActions, ProviderReport } from "../core/Plan.js"
 import type { DesiredSet } from "../core/Provider.js"
 import { decide, type Decision, hashed, type HashedProvider } from "../core/Reconcile.js"
+import { Encryption } from "../crypto/Encryption.js"
+import { encryptionState } from "../crypto/EncryptionState.js"
 import type { LockTimeout } from "../db/AdvisoryLock.js"
 import type { DatabaseError } from "../db/DatabaseError.js"
 import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
@@ -97,6 +99,7 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
   effect: Effect.gen(function*() {
     const store = yield* ProviderStore
     const lock = yield* SeedLock
+    const encryption = encryptionState(yield* Encryption)
 
     /** Inside the locked transaction: only load, compare and write. */
     const reconcile = (
@@ -132,7 +135,8 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
           skipped: set.skipped,
           warnings: set.warnings,
           counts,
-          lock_wait_ms: (yield* LockWait).waitedMs
+          lock_wait_ms: (yield* LockWait).waitedMs,
+          encryption
         }, true)
         const missing = decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : [])
         if (options.dryRun !== true && missing.length > 0) {
@@ -160,7 +164,8 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
           skipped: set.skipped,
           warnings: set.warnings,
           counts: countActions([], set.skipped),
-          lock_wait_ms: null
+          lock_wait_ms: null,
+          encryption
         }, true)
       }
       const requestId = (yield* Ids).uuid()

@@ -5,7 +5,7 @@
  */
 import { type Duration, Effect, Either, Layer, Redacted, Ref } from "effect"
 import type { AuditRow } from "../../src/audit/Audit.js"
-import { make as makeEncryption } from "../../src/crypto/Encryption.js"
+import { Encryption, make as makeEncryption } from "../../src/crypto/Encryption.js"
 import type { LockHolder } from "../../src/db/AdvisoryLock.js"
 import type { DatabaseError } from "../../src/db/DatabaseError.js"
 import { latestMigration, Migrations } from "../../src/db/Migrations.js"
@@ -174,7 +174,8 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
     const services = Layer.mergeAll(
       Layer.succeed(ProviderStore, store),
       Layer.succeed(SeedLock, SeedLock.make(makeSeedLock(primitives, { migrate: migrations.migrate, encryption }))),
-      Layer.succeed(Migrations, migrations)
+      Layer.succeed(Migrations, migrations),
+      Layer.succeed(Encryption, encryption)
     )
     return {
       state,

@@ -1,7 +1,8 @@
 /** Running the seed against a test database with a given environment, and reading what it wrote. */
 import { SqlClient } from "@effect/sql"
 import { expect } from "@effect/vitest"
-import { Cause, ConfigProvider, Effect, Exit, Layer, Logger } from "effect"
+import { Cause, ConfigProvider, Effect, Either, Exit, Layer, Logger, Option } from "effect"
+import { blank, Encryption } from "../../src/crypto/Encryption.js"
 import { migrate } from "../../src/db/Migrations.js"
 import { derive } from "../../src/env/DesiredProviders.js"
 import { ProviderEnvironment } from "../../src/env/ProviderEnvironment.js"
@@ -61,11 +62,24 @@ export const runSeed = (env: Environment, options: SeedOptions = {}) =>
     return yield* exit
   })
 
-/** Everything the seed can write, as plain rows (secrets included: for assertions only). */
+/**
+ * Everything the seed can write, as plain rows (secrets included: for assertions only). Values of the
+ * encrypted columns are opened with the run's keys (TEST_ENCRYPTION_KEYS), after checking that each is
+ * sealed as the run seals it: under the primary key when encryption is on (blank keys excepted), as
+ * plaintext with a NULL key id when it is off.
+ */
 export const snapshot = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const encryption = yield* Encryption
   yield* migrate()
-  const providers = yield* sql<{
+  const open = (value: string, keyId: string | null, provider: string, column: string) => {
+    // A stored blank value is plaintext (never encrypted), and ciphertext is never blank.
+    expect(keyId, `${column} of ${provider} is not sealed as this run seals values`).toBe(
+      blank.test(value) ? null : Option.getOrNull(encryption.primaryDigest)
+    )
+    return Either.getOrThrow(encryption.decrypt(value, keyId, { provider, column }))
+  }
+  const providerRows = yield* sql<{
     id: string
     name: string
     type: string
@@ -73,11 +87,26 @@ export const snapshot = Effect.gen(function*() {
     enabled: boolean
     deleted: boolean
     base_url: string
-    settings: unknown
-  }>`select id, name, type, display_name, enabled, deleted, base_url, settings::jsonb as settings from ai_providers order by name`
-  const keys = yield* sql<{ name: string; api_key: string }>`
-    select p.name, k.api_key from ai_provider_keys k join ai_providers p on p.id = k.provider_id
-    order by p.name, k.api_key`
+    settings: string | null
+    settings_key_id: string | null
+  }>`select id, name, type, display_name, enabled, deleted, base_url, settings, settings_key_id from ai_providers
+    order by name`
+  const providers = providerRows.map(({ settings, settings_key_id, ...row }) => ({
+    ...row,
+    settings: settings === null
+      ? null
+      : JSON.parse(open(settings, settings_key_id, row.name, "ai_providers.settings")) as unknown
+  }))
+  const keyRows = yield* sql<{ name: string; api_key: string; api_key_key_id: string | null }>`
+    select p.name, k.api_key, k.api_key_key_id from ai_provider_keys k join ai_providers p on p.id = k.provider_id`
+  const keys = keyRows
+    .map((row) => ({
+      name: row.name,
+      api_key: open(row.api_key, row.api_key_key_id, row.name, "ai_provider_keys.api_key")
+    }))
+    .sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : a.api_key < b.api_key ? -1 : a.api_key > b.api_key ? 1 : 0
+    )
   const audit = yield* sql<{
     action: string
     resource_type: string

@@ -1,8 +1,9 @@
 /** Runs the command line in-process with a given environment, capturing stdout, stderr and log lines. */
 import { NodeContext } from "@effect/platform-node"
 import type { Console } from "effect"
-import { ConfigProvider, Effect, Logger } from "effect"
+import { Effect, Logger } from "effect"
 import { runToExitCode } from "../../src/cli/Cli.js"
+import { fromVariables } from "../../src/env/IndexedConfigProvider.js"
 import { encryptionEnvironment } from "./TestEncryption.js"
 
 export interface CliOutcome {
@@ -75,7 +76,8 @@ export const runCli = (args: ReadonlyArray<string>, env: Readonly<Record<string,
     const code = yield* runToExitCode(["node", "ai-provider-seed", ...args]).pipe(
       Effect.withConsole(capturingConsole(stdout, stderr)),
       Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ ...encryptionEnvironment, ...env })))),
+      // As src/bin.ts does: `fromMap` makes the walk over many indexed variables quadratic.
+      Effect.withConfigProvider(fromVariables(Object.entries({ ...encryptionEnvironment, ...env }))),
       Effect.provide(NodeContext.layer)
     )
     const [out, err, log] = [stdout.join("\n"), stderr.join("\n"), logs.join("\n")]

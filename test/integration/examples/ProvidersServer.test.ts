@@ -5,11 +5,13 @@ import * as Net from "node:net"
 import * as ProvidersServer from "../../../examples/server/ProvidersServer.js"
 import { resetDatabase, runSeed } from "../../support/Seeding.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
+import { encryptionEnvironment } from "../../support/TestEncryption.js"
 
 const openaiKey = "sk-example-server-canary-123456789"
 
+/** The server's environment, with the run's encryption keys as every other way a test runs the program. */
 const withEnvironment = (env: Record<string, string>) =>
-  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ ...encryptionEnvironment, ...env }))))
 
 const freePort = Effect.async<number>((resume) => {
   const server = Net.createServer().listen(0, "127.0.0.1", () => {

@@ -2,7 +2,15 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { createHash } from "node:crypto"
 import { runCli } from "../../support/runCli.js"
+
+/** A fixed encryption key, and its digest computed here (SHA-256 of "aes256gcm" and the raw key, 7 hex characters). */
+const encryptionKey = Buffer.alloc(32, 0x5a).toString("base64")
+const encryptionDigest = createHash("sha256")
+  .update(Buffer.concat([Buffer.from("aes256gcm", "ascii"), Buffer.from(encryptionKey, "base64")]))
+  .digest("hex")
+  .slice(0, 7)
 
 const env = {
   CODER_AIBRIDGE_OPENAI_KEY: "sk-proj-abcdefghijklmnopqrstuvwxyz",
@@ -31,7 +39,10 @@ const secrets = [
 describe("config", () => {
   it.effect("--format json prints the stable report, secrets masked", () =>
     Effect.gen(function*() {
-      const outcome = yield* runCli(["config", "--format", "json"], env)
+      const outcome = yield* runCli(["config", "--format", "json"], {
+        ...env,
+        CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS: encryptionKey
+      })
       expect(outcome.code).toBe(0)
       expect(JSON.parse(outcome.stdout)).toEqual({
         providers: [
@@ -85,16 +96,18 @@ describe("config", () => {
         warnings: [
           expect.stringContaining("CODER_AIBRIDGE_PROVIDER_2_KEY_TYPO ignored"),
           expect.stringContaining("CODER_AIBRIDGE_PROVIDER_1_TYPE: provider type \"copilot\"")
-        ]
+        ],
+        encryption: { enabled: true, primary_digest: encryptionDigest }
       })
       expect(outcome.logs).toContain("level=WARN")
-      for (const secret of secrets) expect(outcome.all).not.toContain(secret)
+      for (const secret of [...secrets, encryptionKey]) expect(outcome.all).not.toContain(secret)
     }))
 
   it.effect("text format is the default and lists providers, skipped and warnings", () =>
     Effect.gen(function*() {
-      const outcome = yield* runCli(["config"], env)
+      const outcome = yield* runCli(["config"], { ...env, CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS: encryptionKey })
       expect(outcome.code).toBe(0)
+      expect(outcome.stdout).toContain(`Encryption at rest: on (primary key ${encryptionDigest})`)
       expect(outcome.stdout).toContain("Providers (3):")
       expect(outcome.stdout).toContain("  bedrock-eu (anthropic)")
       expect(outcome.stdout).toContain("access_key AKIA...MPLE")
@@ -106,11 +119,18 @@ describe("config", () => {
 
   it.effect("an empty environment says nothing would be seeded", () =>
     Effect.gen(function*() {
-      const outcome = yield* runCli(["config"], {})
+      const noKeys = { CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS: "" }
+      const outcome = yield* runCli(["config"], noKeys)
       expect(outcome.code).toBe(0)
       expect(outcome.stdout).toContain("nothing would be seeded")
-      const json = yield* runCli(["config", "--format", "json"], {})
-      expect(JSON.parse(json.stdout)).toEqual({ providers: [], skipped: [], warnings: [] })
+      expect(outcome.stdout).toContain("Encryption at rest: off")
+      const json = yield* runCli(["config", "--format", "json"], noKeys)
+      expect(JSON.parse(json.stdout)).toEqual({
+        providers: [],
+        skipped: [],
+        warnings: [],
+        encryption: { enabled: false, primary_digest: null }
+      })
     }))
 
   it.effect("--dotenv (or its alias --env-file) is merged under the environment: the environment wins", () =>

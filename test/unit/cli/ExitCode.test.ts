@@ -2,6 +2,7 @@ import { ValidationError } from "@effect/cli"
 import { HelpDoc } from "@effect/cli"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, ConfigError, FiberId } from "effect"
+import { KeyOperationRefused } from "../../../src/admin/KeyOperationRefused.js"
 import {
   ExitCode,
   exitCodeForCause,
@@ -23,6 +24,9 @@ describe("exit codes", () => {
     ).toBe(4)
     expect(exitCodeForError({ _tag: "LockTimeout" })).toBe(5)
     expect(exitCodeForError({ _tag: "DatabaseError" })).toBe(6)
+    expect(exitCodeForError(new KeyOperationRefused({ operation: "rotate", reason: "r", fix: "f" }))).toBe(2)
+    expect(exitCodeForError({ _tag: "EncryptionKeyMismatch" })).toBe(7)
+    expect(exitCodeForError({ _tag: "DecryptionFailed" })).toBe(7)
   })
 
   it("maps usage and Config errors to 2, anything else to 1", () => {

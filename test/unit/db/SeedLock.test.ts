@@ -129,6 +129,23 @@ describe("SeedLock checks the schema and the keys before the body", () => {
       expect(yield* Ref.get(ran)).toBe(false)
     }))
 
+  it.effect("without the key check (keys status, keys delete), lost keys do not stop the body and nothing is registered", () =>
+    Effect.gen(function*() {
+      const registrations = yield* Ref.make<Array<string>>([])
+      const lost = { active_key_digest: "0000000", revoked_key_digest: null, test: "not decryptable" }
+      const lock = make(
+        {
+          ...contended,
+          acquire: () => Effect.succeed({ ...current, keyRows: [lost] }),
+          registerKey: (row) => Ref.update(registrations, (rows) => [...rows, row.active_key_digest])
+        },
+        { ...plaintext, encryption: makeEncryption([cipher]) }
+      )
+      expect((yield* Effect.flip(lock.withLock(Effect.void)))._tag).toBe("EncryptionKeyMismatch")
+      expect(yield* lock.withLock(Effect.succeed("ran"), { verifyKeys: false })).toBe("ran")
+      expect(yield* Ref.get(registrations)).toEqual([])
+    }))
+
   it.effect("a new primary key is registered by writers, not by readers", () =>
     Effect.gen(function*() {
       const registrations = yield* Ref.make<Array<string>>([])
