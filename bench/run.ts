@@ -95,9 +95,11 @@ const seedOnce = (env: Environment, encryption: Layer.Layer<Encryption> = Encryp
     return yield* Ref.get(count)
   }).pipe(Effect.provide(quietLogger))
 
+// dbcrypt_keys too: a key registered by an encrypted run would stop the next plaintext one (exit 7).
+const emptyTables = "truncate ai_providers, ai_provider_keys, audit_logs, dbcrypt_keys"
 const truncate = Effect.flatMap(
   SqlClient.SqlClient,
-  (sql) => sql`truncate ai_providers, ai_provider_keys, audit_logs`
+  (sql) => sql.unsafe(emptyTables)
 )
 
 const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -298,11 +300,20 @@ const argument = (flag: string) => {
   return at === -1 ? Option.none() : Option.fromNullable(process.argv[at + 1])
 }
 
+const withSslDisabled = (url: string) => {
+  const parsed = new URL(url)
+  parsed.searchParams.set("sslmode", "disable")
+  return parsed.toString()
+}
+
 const main = Effect.gen(function*() {
   const started = performance.now()
   yield* ensureBuilt
   const admin = yield* scratchServer(argument("--database-url"))
   const url = Redacted.value((yield* scratchDatabase(admin, "bench")).url)
+  // The plain script's pg never tries TLS; the program would try it first (libpq's default sslmode=prefer,
+  // one refused handshake and a second connection on a server without TLS). Like against like:
+  const programUrl = withSslDisabled(url)
   const client = new Pg.Client({ connectionString: url })
   yield* Effect.promise(() => client.connect())
   yield* Effect.addFinalizer(() => Effect.promise(() => client.end()))
@@ -358,14 +369,15 @@ const main = Effect.gen(function*() {
 
   // Start-up: a no-op seed of 3 providers (seeded once first) against the plain script, in rounds.
   const three = environment(3)
-  yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
-  yield* measure(program, { ...cleanEnvironment, ...three, DATABASE_URL: url })
-  const direct = yield* compare([program], { ...cleanEnvironment, ...three, DATABASE_URL: url }, startupRounds)
+  yield* Effect.promise(() => client.query(emptyTables))
+  yield* measure(program, { ...cleanEnvironment, ...three, DATABASE_URL: programUrl })
+  const direct = yield* compare([program], { ...cleanEnvironment, ...three, DATABASE_URL: programUrl }, startupRounds)
   const delayMs = 5
   const delayed = yield* Effect.scoped(
     Effect.flatMap(
       proxyFor(url, delayMs),
-      (proxy) => compare([program], { ...cleanEnvironment, ...three, DATABASE_URL: proxy.via(url) }, startupRounds)
+      (proxy) =>
+        compare([program], { ...cleanEnvironment, ...three, DATABASE_URL: proxy.via(programUrl) }, startupRounds)
     )
   )
   const startup = direct.variants[0]!
@@ -377,9 +389,9 @@ const main = Effect.gen(function*() {
   )
 
   // Statements on the wire at 300 providers: a first seed on the migrated database, then a no-op restart.
-  yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
-  const first300 = yield* onTheWire(url, environment(300))
-  const noop300 = yield* onTheWire(url, environment(300))
+  yield* Effect.promise(() => client.query(emptyTables))
+  const first300 = yield* onTheWire(programUrl, environment(300))
+  const noop300 = yield* onTheWire(programUrl, environment(300))
   console.log(
     `300 providers on the wire: first seed ${first300.statements} statements, no-op restart ${noop300.statements} (lock held ${
       fmt(noop300.lockHoldMs)
@@ -392,11 +404,11 @@ const main = Effect.gen(function*() {
     (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
   )
   const envFile = yield* envFileOf(dir, 10_000)
-  yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
+  yield* Effect.promise(() => client.query(emptyTables))
   const withEnvFile = { name: "seed --env-file", args: [...program.args, "--dotenv", envFile] }
   const large: { readonly first: Usage; readonly noop: Usage } = {
-    first: yield* measure(withEnvFile, { ...cleanEnvironment, DATABASE_URL: url }),
-    noop: yield* measure(withEnvFile, { ...cleanEnvironment, DATABASE_URL: url })
+    first: yield* measure(withEnvFile, { ...cleanEnvironment, DATABASE_URL: programUrl }),
+    noop: yield* measure(withEnvFile, { ...cleanEnvironment, DATABASE_URL: programUrl })
   }
   const mib = (usage: Usage) => usage.maxRssKiB / 1024
   console.log(
@@ -409,13 +421,16 @@ const main = Effect.gen(function*() {
   // lock hold time of a no-op restart on the wire.
   const hugeFile = yield* envFileOf(dir, 50_000)
   const withHugeFile = { name: "seed --env-file (50,000)", args: [...program.args, "--dotenv", hugeFile] }
-  yield* Effect.promise(() => client.query("truncate ai_providers, ai_provider_keys, audit_logs"))
-  const hugeFirst = yield* measure(withHugeFile, { ...cleanEnvironment, DATABASE_URL: url })
+  yield* Effect.promise(() => client.query(emptyTables))
+  const hugeFirst = yield* measure(withHugeFile, { ...cleanEnvironment, DATABASE_URL: programUrl })
   const replicas = yield* Effect.all(
-    [replica(["--dotenv", hugeFile], { DATABASE_URL: url }), replica(["--dotenv", hugeFile], { DATABASE_URL: url })],
+    [
+      replica(["--dotenv", hugeFile], { DATABASE_URL: programUrl }),
+      replica(["--dotenv", hugeFile], { DATABASE_URL: programUrl })
+    ],
     { concurrency: 2 }
   )
-  const hugeNoop = yield* onTheWire(url, {}, withHugeFile)
+  const hugeNoop = yield* onTheWire(programUrl, {}, withHugeFile)
   console.log(
     `50,000 providers from an env file: first seed ${fmt(hugeFirst.wallMs)} ms, ${mib(hugeFirst).toFixed(0)} MiB; ` +
       `two replicas at once: exit ${replicas.map((r) => r.code).join(", ")}, lock wait ${
@@ -510,6 +525,8 @@ ${
 
 A no-op \`seed\` of 3 providers against the plain script (\`bench/plain-seed.cjs\`: connect with \`pg\`, begin, lock,
 select the providers, commit), each round running both in a clean environment; wall and CPU from \`wait4\`.
+Both connect without TLS: the program's runs pass \`sslmode=disable\`, as plain \`pg\` does by default. With libpq's
+default \`sslmode=prefer\` against a server without TLS, the program first asks for TLS, is refused, and connects again.
 
 ${comparisonTable(direct, false)}
 
