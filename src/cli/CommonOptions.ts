@@ -16,7 +16,7 @@ export const envFile = Options.text("dotenv").pipe(
   Options.withAlias("env-file"),
   Options.optional,
   Options.withDescription(
-    "A dotenv file (KEY=VALUE lines) merged under the real environment: the environment wins (an empty variable is set, and wins too: the program warns). --env-file is an alias that Node 20 intercepts"
+    "A dotenv file (KEY=VALUE lines) merged under the real environment: the environment wins (an empty variable is set, and wins too: the program warns). --env-file is an older alias that Node 20 itself may intercept: prefer --dotenv"
   )
 )
 
