@@ -160,10 +160,15 @@ export const newProviderRow = (stamp: Stamp, provider: Provider): NewProviderRow
   created_at: stamp.now
 })
 
-/** New key rows for a provider, with fresh ids. */
+/**
+ * New key rows for a provider, with fresh ids. The keys of one run share `created_at`, and stored keys are
+ * read back by (created_at, id): the ids are handed out in ascending order so the environment's order is kept.
+ */
 export const newKeyRows = (
   stamp: Stamp,
   providerId: string,
   keys: ReadonlyArray<Redacted.Redacted<string>>
-): Array<NewKeyRow> =>
-  keys.map((api_key) => ({ id: stamp.uuid(), provider_id: providerId, api_key, created_at: stamp.now }))
+): Array<NewKeyRow> => {
+  const ids = keys.map(() => stamp.uuid()).sort()
+  return keys.map((api_key, i) => ({ id: ids[i]!, provider_id: providerId, api_key, created_at: stamp.now }))
+}

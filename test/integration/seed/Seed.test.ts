@@ -1,8 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Redacted } from "effect"
 import { SystemActorId } from "../../../src/audit/Audit.js"
 import type { HashConflict } from "../../../src/core/Errors.js"
+import { ProviderReader } from "../../../src/db/ProviderReader.js"
 import { expectNoSecrets, logLines, resetDatabase, runSeed, snapshot } from "../../support/Seeding.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 
@@ -203,6 +204,22 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("seed on PostgreSQL",
       expect(state.providers.map((p) => p.name)).toEqual(["anthropic", "openai", "second-openai"])
       expect(state.keys).toHaveLength(3)
       expect(state.audit).toHaveLength(6)
+    }))
+
+  it.effect("a provider's keys are read back, as the runtime reads them, in the environment's order", () =>
+    Effect.gen(function*() {
+      yield* resetDatabase
+      // Enough keys that random ids would put them out of order (1 in 120 chance of passing by luck).
+      const keys = Array.from({ length: 5 }, (_, i) => `sk-ordered-canary-${i}-0123456789abcdef`)
+      yield* runSeed({
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_0_NAME: "ordered",
+        CODER_AIBRIDGE_PROVIDER_0_KEYS: keys.join(",")
+      })
+      const live = yield* Effect.flatMap(ProviderReader, (reader) => reader.live()).pipe(
+        Effect.provide(ProviderReader.Default)
+      )
+      expect(live.map((provider) => provider.keys.map(Redacted.value))).toEqual([keys])
     }))
 
   it.effect("a dry run writes nothing, and plans the conflict it would hit instead of failing", () =>
