@@ -1,6 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { Array as Arr, Config, Console, Effect } from "effect"
 import { HashConflict } from "../core/Errors.js"
+import type { DesiredSet } from "../core/Provider.js"
 import { derive } from "../env/DesiredProviders.js"
 import { type ConflictPolicy, Seeder } from "../seed/Seeder.js"
 import { SeedReport } from "../seed/SeedReport.js"
@@ -36,26 +37,29 @@ const blocked = (report: SeedReport) => {
 export const seedCommand = Command.make(
   "seed",
   { dryRun, onConflict, format, ...databaseOptions },
-  (options) =>
+  (options) => {
+    // The JSON report is also printed on failure and interruption, for tools; people get the error on stderr.
+    const reportFailure = (desired?: DesiredSet) =>
+      Effect.tapError((error: unknown) =>
+        options.format === "json" ? Console.log(JSON.stringify(failedReport(error, desired), null, 2)) : Effect.void
+      )
     // The environment is validated before the database is chosen, started or connected to.
-    derive.pipe(
+    return derive.pipe(
+      reportFailure(),
       Effect.flatMap((desired) =>
         Effect.flatMap(Seeder, (seeder) =>
           seeder.seed(desired, {
             dryRun: options.dryRun,
             lockTimeout: options.lockTimeout,
             onConflict: options.onConflict
-          })).pipe(withDatabase(options))
-      ),
-      // The JSON report is also printed on failure and interruption, for tools; people get the error on stderr.
-      Effect.tapError((error) =>
-        options.format === "json" ? Console.log(JSON.stringify(failedReport(error), null, 2)) : Effect.void
+          })).pipe(withDatabase(options), reportFailure(desired))
       ),
       Effect.onInterrupt(() =>
         options.format === "json" ? Console.log(JSON.stringify(interruptedReport, null, 2)) : Effect.void
       ),
       Effect.flatMap((report) => Effect.zipRight(print(SeedReport, options.format, seedText)(report), blocked(report)))
     )
+  }
 ).pipe(
   withCommandContext,
   Command.withDescription(

@@ -3,6 +3,7 @@ import { ConfigError, Schema } from "effect"
 import { HashConflict } from "../core/Errors.js"
 import { describeDifference } from "../core/FieldDifference.js"
 import { Plan, type ProviderReport } from "../core/Plan.js"
+import { type DesiredSet, SkippedProvider } from "../core/Provider.js"
 import type { SeedReport } from "../seed/SeedReport.js"
 import { Failure } from "./ExitCode.js"
 
@@ -102,19 +103,21 @@ export const errorJson = (error: unknown): Readonly<Record<string, unknown>> =>
     : { _tag: "Unexpected", message: error instanceof Error ? error.message : String(error) }
 
 const encodePlan = Schema.encodeSync(Plan)
+const encodeSkipped = Schema.encodeSync(Schema.Array(SkippedProvider))
 
 /**
- * The JSON report of a run that failed or was interrupted: nothing was written. A conflict carries every
- * decision the run had computed.
+ * The JSON report of a run that failed or was interrupted: nothing was written. It shows what the
+ * environment held when it was derived (skipped providers, warnings), and a conflict every decision the
+ * run had computed.
  */
-export const failedReport = (error: unknown) => {
+export const failedReport = (error: unknown, desired?: DesiredSet) => {
   const plan = error instanceof HashConflict && error.plan !== undefined ? encodePlan(error.plan) : undefined
   return {
     outcome: "failed" as const,
     request_id: null,
     providers: plan?.providers ?? [],
-    skipped: [],
-    warnings: [],
+    skipped: desired === undefined ? [] : encodeSkipped(desired.skipped),
+    warnings: desired?.warnings ?? [],
     counts: plan?.counts ?? null,
     lock_wait_ms: null,
     error: errorJson(error)

@@ -33,7 +33,9 @@ const changed = {
   CODER_AIBRIDGE_PROVIDER_2_BASE_URL: "https://proxy.example/anthropic/",
   CODER_AIBRIDGE_PROVIDER_4_TYPE: "openai",
   CODER_AIBRIDGE_PROVIDER_4_NAME: "epsilon",
-  CODER_AIBRIDGE_PROVIDER_4_KEY: "sk-plan-epsilon-0000111122223333"
+  CODER_AIBRIDGE_PROVIDER_4_KEY: "sk-plan-epsilon-0000111122223333",
+  CODER_AIBRIDGE_PROVIDER_5_TYPE: "copilot",
+  CODER_AIBRIDGE_PROVIDER_5_KEY: "sk-plan-copilot-0000111122223333"
 }
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string>) =>
@@ -63,7 +65,10 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the plan", (it) => {
         ["epsilon", "inserted"],
         ["gamma", "conflict"]
       ])
-      expect(report.counts).toMatchObject({ inserted: 1, unchanged: 1, conflict: 3 })
+      expect(report.counts).toMatchObject({ inserted: 1, unchanged: 1, conflict: 3, skipped_unknown: 1 })
+      // What the environment held: the skipped type and its warning, as in an applied run's report.
+      expect(report.skipped.map((s: { name: string }) => s.name)).toEqual(["copilot"])
+      expect(report.warnings.join("\n")).toContain("CODER_AIBRIDGE_PROVIDER_5_TYPE")
       for (const name of ["alpha", "beta", "gamma"]) expect(failed.stderr).toContain(`"${name}"`)
       expect(failed.stderr).toContain("providers adopt NAME --yes")
       expect(failed.stderr).toContain("providers delete NAME")
