@@ -9,7 +9,7 @@
  *
  * Without --database-url it starts an embedded PostgreSQL; with one, it creates a fresh database on
  * that server and drops it afterwards. Loopback only; bounded by --deadline (default 10m).
- * Runs the compiled program (dist/bin.js; `npm run stress` builds it) so process start stays cheap.
+ * Runs the program as it is installed (bin/ai-provider-seed.cjs, the bundle; `npm run stress` builds it).
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
@@ -21,7 +21,7 @@ import { pool } from "../src/db/Database.js"
 import { scratchDatabase, scratchServer } from "../support/ScratchDatabase.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
-const program = Path.join(root, "dist/bin.js")
+const program = Path.join(root, "bin/ai-provider-seed.cjs")
 
 const argument = (flag: string): Option.Option<string> => {
   const at = process.argv.indexOf(flag)

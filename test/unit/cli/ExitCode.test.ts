@@ -2,6 +2,7 @@ import { ValidationError } from "@effect/cli"
 import { HelpDoc } from "@effect/cli"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, ConfigError, FiberId } from "effect"
+import { readFileSync } from "node:fs"
 import { KeyOperationRefused } from "../../../src/admin/KeyOperationRefused.js"
 import {
   ExitCode,
@@ -46,5 +47,17 @@ describe("exit codes", () => {
     const help = exitCodeHelp()
     for (const code of Object.values(ExitCode)) expect(help).toContain(`${code} ${exitCodeMeanings[code]}`)
     for (const tag of Object.keys(exitCodes)) expect(help).toContain(tag)
+  })
+
+  it("the README's exit-code table has a row for every code, naming every failure of that code", () => {
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8")
+    const table = readme.slice(readme.indexOf("### Exit codes"), readme.indexOf("## Operator's guide"))
+    for (const code of Object.values(ExitCode)) {
+      const row = table.split("\n").find((line) => line.startsWith(`| ${code} |`))
+      expect(row, `no README row for exit code ${code}`).toBeDefined()
+      for (const [tag, tagCode] of Object.entries(exitCodes)) {
+        if (tagCode === code) expect(row, `${tag} missing from the README row of ${code}`).toContain(`\`${tag}\``)
+      }
+    }
   })
 })
