@@ -138,6 +138,26 @@ export const seedWaitsForLock = async (client: Pg.Client) => {
   return rows[0]?.waiting === true ? true : undefined
 }
 
+/**
+ * Waits until the program's own embedded server (in `dataDir`) is ready and its seed waits for the seed
+ * lock (held by `holdSeedLockAcrossStarts`): the state in which a test signals or kills it. Returns the
+ * server's postmaster.
+ */
+export const untilSeedWaitsForLock = async (program: ChildProcess, dataDir: string) => {
+  const server = await until("the program's server is ready", () => {
+    if (program.exitCode !== null) throw new Error(`the program exited ${program.exitCode} before its server was ready`)
+    const postmaster = postmasterOf(dataDir)
+    return postmaster?.status === "ready" ? postmaster : undefined
+  })
+  const observer = await ownerClient(dataDir, server.port)
+  try {
+    await until("the seed waits for the seed lock", () => seedWaitsForLock(observer))
+  } finally {
+    await observer.end().catch(() => undefined)
+  }
+  return server
+}
+
 const tsxLoader = pathToFileURL(Path.join(root, "node_modules/tsx/dist/loader.mjs")).href
 
 /** The program, started in `cwd` (Program.start always uses the checkout). */

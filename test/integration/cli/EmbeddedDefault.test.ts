@@ -4,13 +4,10 @@ import { existsSync } from "node:fs"
 import * as Path from "node:path"
 import {
   holdSeedLockAcrossStarts,
-  ownerClient,
   passwordOf,
-  postmasterOf,
   reachableTempDir,
   remove,
-  seedWaitsForLock,
-  until
+  untilSeedWaitsForLock
 } from "../../support/EmbeddedServers.js"
 import { isRunning, processesWorkingIn, signal } from "../../support/Processes.js"
 import { baseEnvironment, completion, root, runProgram } from "../../support/Program.js"
@@ -71,19 +68,7 @@ describe("the embedded default (no DATABASE_URL)", () => {
       })
       const done = completion(child)
       try {
-        const server = await until("the program's server is ready", () => {
-          if (child.exitCode !== null) {
-            throw new Error(`the program exited ${child.exitCode} before its server was ready`)
-          }
-          const postmaster = postmasterOf(dataDir)
-          return postmaster?.status === "ready" ? postmaster : undefined
-        })
-        const observer = await ownerClient(dataDir, server.port)
-        try {
-          await until("the seed waits for the seed lock", () => seedWaitsForLock(observer))
-        } finally {
-          await observer.end().catch(() => undefined)
-        }
+        const server = await untilSeedWaitsForLock(child, dataDir)
 
         child.kill("SIGTERM")
         const result = await done

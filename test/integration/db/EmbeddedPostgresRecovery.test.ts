@@ -24,9 +24,9 @@ import {
   reachableTempDir,
   remove,
   scopedTempDir,
-  seedWaitsForLock,
   startServer,
-  until
+  until,
+  untilSeedWaitsForLock
 } from "../../support/EmbeddedServers.js"
 import { isRunning, processesWorkingIn, signal } from "../../support/Processes.js"
 import { completion, runProgram, start } from "../../support/Program.js"
@@ -44,17 +44,7 @@ const withWaitingProgram = async (
   const child = start([...seedArgs, "--lock-timeout", "5m"], { AI_PROVIDER_SEED_DATA_DIR: dataDir })
   const done = completion(child)
   try {
-    const server = await until("the program's server is ready", () => {
-      if (child.exitCode !== null) throw new Error(`the program exited ${child.exitCode} before its server was ready`)
-      const postmaster = postmasterOf(dataDir)
-      return postmaster?.status === "ready" ? postmaster : undefined
-    })
-    const observer = await ownerClient(dataDir, server.port)
-    try {
-      await until("the seed waits for the seed lock", () => seedWaitsForLock(observer))
-    } finally {
-      await observer.end().catch(() => undefined)
-    }
+    const server = await untilSeedWaitsForLock(child, dataDir)
     await body(child, server)
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")

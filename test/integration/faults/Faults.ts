@@ -94,18 +94,17 @@ export const seedLockHeld = (database: string) =>
       ) as held`).pipe(Effect.map((rows) => rows[0]?.held === true))
 
 /**
- * A session that holds SHARE locks on the seed's tables until the scope closes: a seed then takes the seed
- * lock and waits at its first write, inside its transaction, for as long as the test needs (an explicit
- * state, not a moment to catch). Its errors after a server stop are expected and ignored.
+ * A session of its own that runs `statement` in a transaction it keeps open until the scope closes. Its
+ * errors after a server stop are expected and ignored.
  */
-export const blockSeedWrites = (url: Redacted.Redacted<string>) =>
+export const sessionHolding = (url: Redacted.Redacted<string>, statement: string) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const client = new Pg.Client({ connectionString: Redacted.value(url) })
       client.on("error", () => {})
       await client.connect()
       await client.query("begin")
-      await client.query("lock table ai_providers, ai_provider_keys, audit_logs in share mode")
+      await client.query(statement)
       return client
     }),
     (client) =>
@@ -113,6 +112,13 @@ export const blockSeedWrites = (url: Redacted.Redacted<string>) =>
         client.query("rollback").catch(() => undefined).then(() => client.end().catch(() => undefined))
       )
   )
+
+/**
+ * SHARE locks on the seed's tables: a seed then takes the seed lock and waits at its first write, inside
+ * its transaction, for as long as the test needs (an explicit state, not a moment to catch).
+ */
+export const blockSeedWrites = (url: Redacted.Redacted<string>) =>
+  sessionHolding(url, "lock table ai_providers, ai_provider_keys, audit_logs in share mode")
 
 /** Whether a seed of this database holds the seed lock and waits for a table lock (see `blockSeedWrites`). */
 export const seedBlockedInside = (database: string) =>

@@ -9,7 +9,6 @@ import { Context, Effect, Exit, Layer, Random, Redacted, Scope } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import Pg from "pg"
 import { pool } from "../../../src/db/Database.js"
 import { EmbeddedPostgres } from "../../../src/db/EmbeddedPostgres.js"
 import { migrate } from "../../../src/db/Migrations.js"
@@ -22,6 +21,7 @@ import {
   expectNoCanaries,
   largeEnvFile,
   seedBlockedInside,
+  sessionHolding,
   waitUntil
 } from "./Faults.js"
 
@@ -51,19 +51,7 @@ const tempDir = Effect.acquireRelease(
 )
 
 /** A session of its own holding the seed lock, so the seed waits inside its transaction. */
-const holdSeedLock = (url: Redacted.Redacted<string>) =>
-  Effect.acquireRelease(
-    Effect.promise(async () => {
-      const client = new Pg.Client({ connectionString: Redacted.value(url) })
-      // The server's shutdown ends this session too; that is expected here.
-      client.on("error", () => {})
-      await client.connect()
-      await client.query("begin")
-      await client.query("select pg_advisory_xact_lock(10)")
-      return client
-    }),
-    (client) => Effect.promise(() => client.end().catch(() => undefined))
-  )
+const holdSeedLock = (url: Redacted.Redacted<string>) => sessionHolding(url, "select pg_advisory_xact_lock(10)")
 
 const seedWaitsForLock = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql<{ waiting: boolean }>`

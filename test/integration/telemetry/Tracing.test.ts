@@ -65,6 +65,9 @@ const seed = (args: ReadonlyArray<string>, env: Record<string, string>) =>
 
 const exportsOf = (received: Receiver): Array<DecodedExport> => received.requests.flatMap(decodeRequest)
 const spansOf = (received: Receiver): Array<DecodedSpan> => exportsOf(received).flatMap((batch) => batch.spans)
+/** The spans of the requests received since the `index`-th. */
+const spansSince = (received: Receiver, index: number): Array<DecodedSpan> =>
+  received.requests.slice(index).flatMap(decodeRequest).flatMap((batch) => batch.spans)
 
 const printable = (value: unknown) =>
   JSON.stringify(value, (_, field) => typeof field === "bigint" ? field.toString() : field)
@@ -172,9 +175,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("tracing (child proce
           CODER_AIBRIDGE_OPENAI_BASE_URL: "https://changed.test/v1/"
         })
         expect(conflict.code, conflict.stderr).toBe(3)
-        const failedSpans = received.requests.slice(requestsBefore).flatMap(decodeRequest).flatMap((batch) =>
-          batch.spans
-        )
+        const failedSpans = spansSince(received, requestsBefore)
         const failedRoot = failedSpans.find((span) => span.name === "ai-provider-seed")
         expect(failedRoot?.attributes["process.exit.code"]).toBe(3)
         const failed = failedSpans.find((span) => span.name === "Seed.seed")
@@ -221,7 +222,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("tracing (child proce
         expect(unreachable.code, unreachable.stderr).toBe(6)
         expect(JSON.parse(unreachable.stdout).error._tag).toBe("DatabaseError")
         expect(unreachable.stderr.match(/TRACEPARENT is not a W3C trace context/g)).toHaveLength(1)
-        const spans = received.requests.slice(requestsBefore).flatMap(decodeRequest).flatMap((batch) => batch.spans)
+        const spans = spansSince(received, requestsBefore)
         const root = spans.find((span) => span.name === "ai-provider-seed")
         expect(root?.parentSpanId).toBe("")
         expect(root?.attributes["process.exit.code"]).toBe(6)
