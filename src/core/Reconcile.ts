@@ -6,7 +6,7 @@ import { Either, Redacted } from "effect"
 import { difference, hash } from "./Canonical.js"
 import { UnreadableStoredProvider } from "./Errors.js"
 import type { FieldDifference } from "./FieldDifference.js"
-import { mask } from "./Mask.js"
+import { maskSecret } from "./Mask.js"
 import { type DesiredProvider, type StoredProvider, type StoredRow, UnreadableProvider } from "./Provider.js"
 
 export type Decision =
@@ -50,7 +50,7 @@ const missingFrom = (keys: ReadonlyArray<Key>, other: ReadonlyArray<Key>): Array
       remaining.splice(at, 1)
       return []
     }
-    return [`#${i + 1} ${mask(Redacted.value(key))}`]
+    return [`#${i + 1} ${maskSecret(key)}`]
   })
 }
 
