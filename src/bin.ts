@@ -7,34 +7,43 @@ import { releaseEarlySignals } from "./cli/EarlySignals.js"
 // Subpath imports: the package index loads every Node service (HTTP, sockets, workers) at startup.
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { run, toExitCode } from "./cli/Cli.js"
+import { provideInterruptibly } from "./cli/CommandContext.js"
 import { ExitCode } from "./cli/ExitCode.js"
 import { fromVariables } from "./env/IndexedConfigProvider.js"
 import * as Tracing from "./telemetry/Tracing.js"
 
-/** Succeeds on exit code 0 and fails with any other code; the failure was already printed. */
+/**
+ * The exit code the run decided on. A signal that arrives once the run has nothing left to interrupt still
+ * marks the fiber interrupted when it ends; the code the run printed its outcome for is the one to exit with.
+ */
+let decided: number | undefined
+
 const main = toExitCode(run(process.argv)).pipe(
   // The run's root span; exported, with its children, when the OTEL_* variables ask for it (README).
   Effect.tap((code) => Effect.annotateCurrentSpan("process.exit.code", code)),
   Effect.withSpan("ai-provider-seed"),
-  Effect.provide(Tracing.layer),
+  // Built interruptibly: the exporter's fiber, forked there, keeps its request timeouts.
+  provideInterruptibly(Tracing.layer),
   // Effect's default `fromEnv` makes the walk over thousands of indexed variables quadratic.
   Effect.withConfigProvider(fromVariables(Object.entries(process.env))),
-  Effect.filterOrFail((code) => code === 0, (code) => code),
+  Effect.tap((code) => Effect.sync(() => (decided = code))),
   Effect.provide(NodeContext.layer)
 )
 
-releaseEarlySignals()
-NodeRuntime.runMain(main, {
+/*
+ * A signal (SIGINT, SIGTERM) interrupts the run at its next wait: building the database, a lock wait, the
+ * work inside a transaction, a confirmation; those are marked interruptible (`Effect.interruptible`), and
+ * then nothing was committed (exit 130). Everything else runs to its end, so a run that has committed
+ * finishes: it stops the embedded server, prints its report and exits with its own code.
+ */
+NodeRuntime.runMain(Effect.uninterruptible(main), {
   disablePrettyLogger: true,
   disableErrorReporting: true,
-  // A signal interrupts the run; its finalizers (pool, embedded server) run before the exit.
   teardown: (exit, onExit) =>
-    onExit(
-      Exit.isSuccess(exit) ? 0 : Option.match(Cause.failureOption(exit.cause), {
-        onNone: () => ExitCode.Interrupted,
-        onSome: (code) => typeof code === "number" ? code : 1
-      })
-    )
+    onExit(decided ?? (Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? ExitCode.Interrupted : 1))
 })
+// Only now: runMain's own handlers are installed, so a signal that arrived while the modules loaded is
+// still pending (a process with no listener left would drop it) and interrupts the run.
+releaseEarlySignals()

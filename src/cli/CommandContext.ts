@@ -68,13 +68,23 @@ export const withDatabase = (options: {
 }) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>) => {
   const poolOptions = { silenceLimit: Duration.sum(options.lockTimeout, Duration.sum(serverGrace, workMargin)) }
-  return Effect.provide(
-    effect,
-    DatabaseServices.pipe(Layer.provideMerge(Option.match(options.databaseUrl, {
-      onNone: () => Database.layerFromConfig(poolOptions),
-      onSome: (url) => Database.layer({ _tag: "Url", url }, { ...poolOptions, source: "--database-url" })
-    })))
-  )
+  const layer = DatabaseServices.pipe(Layer.provideMerge(Option.match(options.databaseUrl, {
+    onNone: () => Database.layerFromConfig(poolOptions),
+    onSome: (url) => Database.layer({ _tag: "Url", url }, { ...poolOptions, source: "--database-url" })
+  })))
+  // Starting the embedded server and connecting are waits: a signal may end them (see bin.ts).
+  return provideInterruptibly(layer)(effect)
 }
 
 const workMargin = Duration.seconds(10)
+
+/**
+ * Provides a layer built interruptibly: inside the program's uninterruptible run (see bin.ts), a signal
+ * may still end the build (a server that starts, a connection that is made), and the fibers the build
+ * forks keep their own timeouts.
+ */
+export const provideInterruptibly = <ROut, E2, RIn>(layer: Layer.Layer<ROut, E2, RIn>) =>
+<A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | E2, Exclude<R, ROut> | RIn> =>
+  Effect.scoped(Effect.flatMap(Effect.interruptible(Layer.build(layer)), (context) => Effect.provide(effect, context)))

@@ -41,6 +41,12 @@ export const confirm = (details: string, question: string): Effect.Effect<Answer
     return Effect.sync(() => process.stderr.write(`${details}\n`)).pipe(
       Effect.zipRight(readAnswer(`${question} [y/N] `)),
       Effect.map((line): Answer => line === undefined ? "no" : /^\s*y(es)?\s*$/i.test(line) ? "yes" : "no"),
-      Effect.timeoutTo({ duration: answerTimeout, onSuccess: (answer) => answer, onTimeout: (): Answer => "no answer" })
+      Effect.timeoutTo({
+        duration: answerTimeout,
+        onSuccess: (answer) => answer,
+        onTimeout: (): Answer => "no answer"
+      }),
+      // A wait: Ctrl-C ends it, inside the program's uninterruptible commands too (see bin.ts).
+      Effect.interruptible
     )
   })

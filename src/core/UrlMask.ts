@@ -94,3 +94,10 @@ export const maskUrl = (url: string): string => {
   const section = masked.includes("#") ? "fragment" : masked.includes("?") ? "query" : "path"
   return `${url.slice(0, start)}***${maskSections(url.slice(at), section)}`
 }
+
+/**
+ * Every URL inside a free text (a usage error quoting an argument, say) masked as `maskUrl` does: a
+ * token from a scheme's `://` to the next blank or quote.
+ */
+export const maskUrlsIn = (text: string): string =>
+  text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s'"`]+/gi, (url) => maskUrl(url))

@@ -113,9 +113,11 @@ export const migrate = (options: MigrateOptions = {}) =>
         })
       )
       return Effect.flatMap(current, (isCurrent) =>
-        isCurrent ? Effect.succeed([]) : sql.withTransaction(runGuarded(timeout)))
+        isCurrent ? Effect.succeed([]) : sql.withTransaction(Effect.interruptible(runGuarded(timeout))))
     }
   ).pipe(
+    // A wait, so a signal may end it, also inside the program's uninterruptible commands (see bin.ts).
+    Effect.interruptible,
     Effect.catchSomeDefect(failedMigration),
     Effect.catchTags({
       SqlError: (error: SqlError) =>

@@ -146,8 +146,10 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
         Effect.zipRight(check(probe, options), Effect.provideService(body, LockWait, { waitedMs })))
       const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<Effect.Effect.Error<typeof locked>>>())
       // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
+      // The lock wait and the body may be interrupted (then the transaction rolls back); COMMIT and what
+      // follows it keep the caller's interruptibility: the program's commands finish what they committed.
       const [result, commit] = yield* primitives.transaction(
-        locked.pipe(
+        Effect.interruptible(locked).pipe(
           Effect.tapErrorCause((cause) =>
             Ref.set(bodyFailure, Option.some(cause))
           ),
@@ -186,7 +188,7 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
     attempt(body, options).pipe(
       Effect.catchIf(isSchemaBehind, () =>
         Effect.zipRight(
-          checks.migrate({ lockTimeout: options.timeout }),
+          Effect.interruptible(checks.migrate({ lockTimeout: options.timeout })),
           attempt(body, options).pipe(
             Effect.catchIf(isSchemaBehind, ({ version }) =>
               new DatabaseError({
