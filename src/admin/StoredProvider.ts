@@ -1,6 +1,7 @@
 /** Finding one stored provider by name for an operator's command, refusing when there is none. */
 import { Effect } from "effect"
 import { UnreadableProvider } from "../core/Provider.js"
+import { decryptionFailureOf } from "../db/ProviderRows.js"
 import { ProviderStore } from "../db/ProviderStore.js"
 import { OperationRefused } from "./OperationRefused.js"
 
@@ -17,6 +18,8 @@ export const findStored = Effect.fn("Admin.findStored")(function*(
       fix: "check the name with `ai-provider-seed providers list`"
     })
   }
+  const undecryptable = decryptionFailureOf(stored)
+  if (undecryptable !== undefined) return yield* undecryptable
   if (stored instanceof UnreadableProvider) {
     return yield* new OperationRefused({
       operation,

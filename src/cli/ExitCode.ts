@@ -53,7 +53,7 @@ export const exitCodeMeanings: { readonly [Code in ExitCode]: string } = {
   2: "invalid configuration or usage",
   3: "a stored provider differs from the environment",
   4: "two configured providers claim one name",
-  5: "the seed lock was not granted in time",
+  5: "a lock (the seed lock or the migrations lock) was not granted in time",
   6: "database unavailable or a statement failed",
   7: "the encryption keys do not match the database",
   130: "interrupted (SIGINT or SIGTERM): nothing was committed"

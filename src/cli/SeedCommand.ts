@@ -2,8 +2,10 @@ import { Command, Options } from "@effect/cli"
 import { Array as Arr, Config, Console, Effect } from "effect"
 import { HashConflict } from "../core/Errors.js"
 import type { DesiredSet } from "../core/Provider.js"
+import { Encryption } from "../crypto/Encryption.js"
+import { encryptionState } from "../crypto/EncryptionState.js"
 import { derive } from "../env/DesiredProviders.js"
-import { type ConflictPolicy, Seeder } from "../seed/Seeder.js"
+import { type ConflictPolicy, nothingToSeed, Seeder } from "../seed/Seeder.js"
 import { SeedReport } from "../seed/SeedReport.js"
 import { withCommandContext, withDatabase } from "./CommandContext.js"
 import { databaseOptions, format } from "./CommonOptions.js"
@@ -23,8 +25,12 @@ const onConflict = Options.choice("on-conflict", ["fail", "warn"]).pipe(
   )
 )
 
-/** A plan that holds a conflict exits 3 (after printing it), so a pipeline can gate a deploy on it. */
-const blocked = (report: SeedReport) => {
+/**
+ * A plan that holds a conflict exits 3 (after printing it), so a pipeline can gate a deploy on it; with
+ * `--on-conflict warn` a conflict would not stop the run, so it does not stop the plan either.
+ */
+const blocked = (report: SeedReport, policy: ConflictPolicy) => {
+  if (policy === "warn") return Effect.void
   const conflicts = report.providers.flatMap((provider) =>
     report.outcome === "planned" && provider.action === "conflict"
       ? [{ provider: provider.name, differences: provider.differences }]
@@ -46,18 +52,24 @@ export const seedCommand = Command.make(
     // The environment is validated before the database is chosen, started or connected to.
     return derive.pipe(
       reportFailure(),
-      Effect.flatMap((desired) =>
-        Effect.flatMap(Seeder, (seeder) =>
-          seeder.seed(desired, {
-            dryRun: options.dryRun,
-            lockTimeout: options.lockTimeout,
-            onConflict: options.onConflict
-          })).pipe(withDatabase(options), reportFailure(desired))
-      ),
+      Effect.flatMap((desired) => {
+        const seedOptions = { dryRun: options.dryRun, lockTimeout: options.lockTimeout, onConflict: options.onConflict }
+        return desired.providers.length === 0
+          ? Effect.flatMap(Encryption, (keys) => nothingToSeed(desired, seedOptions, encryptionState(keys)))
+          : Effect.flatMap(Seeder, (seeder) => seeder.seed(desired, seedOptions)).pipe(
+            withDatabase(options),
+            reportFailure(desired)
+          )
+      }),
       Effect.onInterrupt(() =>
         options.format === "json" ? Console.log(JSON.stringify(interruptedReport, null, 2)) : Effect.void
       ),
-      Effect.flatMap((report) => Effect.zipRight(print(SeedReport, options.format, seedText)(report), blocked(report)))
+      Effect.flatMap((report) =>
+        Effect.zipRight(
+          print(SeedReport, options.format, seedText(options.onConflict))(report),
+          blocked(report, options.onConflict)
+        )
+      )
     )
   }
 ).pipe(

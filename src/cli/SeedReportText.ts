@@ -4,6 +4,7 @@ import { HashConflict } from "../core/Errors.js"
 import { describeDifference } from "../core/FieldDifference.js"
 import { Plan, type ProviderReport } from "../core/Plan.js"
 import { type DesiredSet, SkippedProvider } from "../core/Provider.js"
+import type { ConflictPolicy } from "../seed/Seeder.js"
 import type { SeedReport } from "../seed/SeedReport.js"
 import { Failure } from "./ExitCode.js"
 
@@ -16,14 +17,16 @@ const keysOf = (provider: ProviderReport) =>
  * A dry run read as a plan: what would be inserted, what is unchanged or skipped, and what blocks the
  * start, with the commands that resolve it.
  */
-const planText = (report: SeedReport, waited: string): string => {
+const planText = (report: SeedReport, waited: string, policy: ConflictPolicy): string => {
   const section = (title: string, items: ReadonlyArray<string>) =>
     items.length === 0 ? [] : [`  ${title} (${items.length}):`, ...items.map((item) => `    ${item}`)]
   const named = (action: ProviderReport["action"], describe: (provider: ProviderReport) => string) =>
     report.providers.filter((provider) => provider.action === action).map((provider) =>
       `${provider.name}  ${describe(provider)}`
     )
-  const blocking = report.providers.filter((provider) => provider.action === "conflict")
+  const conflicts = report.providers.filter((provider) => provider.action === "conflict")
+  const blocking = policy === "fail" ? conflicts : []
+  const differs = (p: ProviderReport) => `${p.name}  differs in ${p.differences.map(describeDifference).join(", ")}`
   return [
     `Plan (dry run, nothing written${waited}):`,
     ...section("would insert", named("inserted", (p) => `(${p.type}${keysOf(p)}) from ${p.source.join(", ")}`)),
@@ -35,10 +38,12 @@ const planText = (report: SeedReport, waited: string): string => {
     ...section(
       "blocks the start",
       blocking.map((p) =>
-        `${p.name}  differs in ${p.differences.map(describeDifference).join(", ")}\n` +
+        `${differs(p)}\n` +
         `      Fix: \`ai-provider-seed providers adopt ${p.name} --yes\`, \`ai-provider-seed providers delete ${p.name}\`, or change the environment; or start with --on-conflict warn`
       )
     ),
+    // With --on-conflict warn a conflict is left untouched and does not stop the start.
+    ...section("would leave untouched (--on-conflict warn)", policy === "warn" ? conflicts.map(differs) : []),
     ...(blocking.length === 0 ? ["  Nothing blocks the start."] : []),
     ...warningLines({
       ...report,
@@ -47,15 +52,18 @@ const planText = (report: SeedReport, waited: string): string => {
   ].join("\n")
 }
 
-/** One line per provider with its action, then skipped providers, then warnings; a dry run as a plan. */
-export const seedText = (report: SeedReport): string => {
+/**
+ * One line per provider with its action, then skipped providers, then warnings; a dry run as a plan, read
+ * with the run's conflict policy.
+ */
+export const seedText = (policy: ConflictPolicy) => (report: SeedReport): string => {
   const summary = Object.entries(report.counts).filter(([, count]) => count > 0)
     .map(([action, count]) => `${count} ${action}`).join(", ")
   const waited = report.lock_wait_ms === null ? "" : `; waited ${report.lock_wait_ms} ms for the seed lock`
   if (report.providers.length === 0 && report.skipped.length === 0) {
     return ["No AI providers are configured in the environment: nothing to seed.", ...warningLines(report)].join("\n")
   }
-  if (report.outcome === "planned") return planText(report, waited)
+  if (report.outcome === "planned") return planText(report, waited, policy)
   const header = `Seed applied: ${summary}${waited}`
   const actions = report.providers.map((provider) => provider.action)
   const names = report.providers.map((provider) => provider.name)

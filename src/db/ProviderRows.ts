@@ -14,7 +14,7 @@ import {
   type StoredRow,
   UnreadableProvider
 } from "../core/Provider.js"
-import type { DecryptionFailed, Encryption } from "../crypto/Encryption.js"
+import { DecryptionFailed, type Encryption } from "../crypto/Encryption.js"
 
 /** The `settings` blob for Bedrock, exactly as stored: `_type`, `_version`, and the non-empty fields. */
 const BedrockBlob = Schema.Struct({
@@ -90,49 +90,73 @@ const settingsProblem = (error: ParseResult.ParseError, settings: unknown): stri
 }
 
 /**
- * A loaded row as the model (values decrypted by their key ids), or as an unreadable row naming what
- * cannot be read. A value that does not decrypt fails: the keys were verified, so it is damage.
+ * A stored row with a value that does not decrypt (the keys were verified, so it is damage, or a key that
+ * was revoked). Like any unreadable row it is left alone unless the environment configures its name; then
+ * the run fails with its `DecryptionFailed`, which names the column, the key and the fix (exit 7).
  */
-export const toStoredRow =
-  (encryption: typeof Encryption.Service) => (row: ProviderRow): Either.Either<StoredRow, DecryptionFailed> =>
-    Either.gen(function*() {
-      const unreadable = (reason: string) => new UnreadableProvider({ id: row.id, name: row.name, reason }, true)
-      const context = (column: string) => ({ provider: row.name, column })
-      const keys: Array<Redacted.Redacted<string>> = []
-      for (const [i, key] of row.keys.entries()) {
-        keys.push(
-          Redacted.make(yield* encryption.decrypt(key, row.key_ids[i] ?? null, context("ai_provider_keys.api_key")))
-        )
-      }
-      const settingsText = row.settings === null
-        ? null
-        : yield* encryption.decrypt(row.settings, row.settings_key_id, context("ai_providers.settings"))
-      if (!isProviderType(row.type)) {
-        return unreadable(
-          `its type ${JSON.stringify(row.type)} is unknown to this program (known: ${ProviderType.literals.join(", ")})`
-        )
-      }
-      const type = row.type
-      const settings = settingsText === null ? Either.right(null) : parseJson(settingsText)
-      if (Either.isLeft(settings)) return unreadable("its settings are not JSON")
-      const unknownSettings = unknownFields(settings.right)
-      return Either.match(decodeSettings(settings.right), {
-        onLeft: (error): StoredRow => unreadable(settingsProblem(error, settings.right)),
-        onRight: (bedrock) =>
-          new StoredProvider({
-            id: row.id,
-            name: row.name,
-            type,
-            base_url: row.base_url,
-            keys,
-            bedrock,
-            display_name: row.display_name,
-            enabled: row.enabled,
-            deleted: row.deleted,
-            unknown_settings: unknownSettings
-          }, true)
-      })
+export class UndecryptableProvider extends UnreadableProvider.extend<UndecryptableProvider>("UndecryptableProvider")({
+  failure: DecryptionFailed
+}) {}
+
+/** Why a stored row cannot be used by a command that needs it: its `DecryptionFailed`, if that is the reason. */
+export const decryptionFailureOf = (row: StoredRow): DecryptionFailed | undefined =>
+  row instanceof UndecryptableProvider ? row.failure : undefined
+
+/**
+ * A loaded row as the model (values decrypted by their key ids), or as an unreadable row naming what
+ * cannot be read.
+ */
+export const toStoredRow = (encryption: typeof Encryption.Service) => (row: ProviderRow): StoredRow =>
+  Either.getOrElse(
+    decryptedRow(encryption, row),
+    (failure) =>
+      new UndecryptableProvider({
+        id: row.id,
+        name: row.name,
+        reason: `its ${failure.column} cannot be decrypted (key ${failure.digest}: ${failure.reason})`,
+        failure
+      }, true)
+  )
+
+const decryptedRow = (encryption: typeof Encryption.Service, row: ProviderRow) =>
+  Either.gen(function*() {
+    const unreadable = (reason: string) => new UnreadableProvider({ id: row.id, name: row.name, reason }, true)
+    const context = (column: string) => ({ provider: row.name, column })
+    const keys: Array<Redacted.Redacted<string>> = []
+    for (const [i, key] of row.keys.entries()) {
+      keys.push(
+        Redacted.make(yield* encryption.decrypt(key, row.key_ids[i] ?? null, context("ai_provider_keys.api_key")))
+      )
+    }
+    const settingsText = row.settings === null
+      ? null
+      : yield* encryption.decrypt(row.settings, row.settings_key_id, context("ai_providers.settings"))
+    if (!isProviderType(row.type)) {
+      return unreadable(
+        `its type ${JSON.stringify(row.type)} is unknown to this program (known: ${ProviderType.literals.join(", ")})`
+      )
+    }
+    const type = row.type
+    const settings = settingsText === null ? Either.right(null) : parseJson(settingsText)
+    if (Either.isLeft(settings)) return unreadable("its settings are not JSON")
+    const unknownSettings = unknownFields(settings.right)
+    return Either.match(decodeSettings(settings.right), {
+      onLeft: (error): StoredRow => unreadable(settingsProblem(error, settings.right)),
+      onRight: (bedrock) =>
+        new StoredProvider({
+          id: row.id,
+          name: row.name,
+          type,
+          base_url: row.base_url,
+          keys,
+          bedrock,
+          display_name: row.display_name,
+          enabled: row.enabled,
+          deleted: row.deleted,
+          unknown_settings: unknownSettings
+        }, true)
     })
+  })
 
 /** A provider row to insert. */
 export interface NewProviderRow {

@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Either, Redacted, Schema } from "effect"
+import { Effect, Redacted, Schema } from "effect"
 import type { AuditRow } from "../audit/Audit.js"
 import type { Insertions } from "../audit/Insertions.js"
 import type { Provider } from "../core/Provider.js"
@@ -81,7 +81,7 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
   const decodeRows = (rows: ReadonlyArray<unknown>) =>
     decodeProviderRows(rows).pipe(
       Effect.mapError((error) => new DatabaseError({ step: "load providers", reason: error.message })),
-      Effect.flatMap((decoded) => Either.all(decoded.map(toStoredRow(encryption))))
+      Effect.map((decoded) => decoded.map(toStoredRow(encryption)))
     )
 
   /** Every provider with its keys (oldest first), soft-deleted and disabled ones included, in name order. */

@@ -11,9 +11,10 @@ import { countActions, ProviderReport } from "../core/Plan.js"
 import type { DesiredSet } from "../core/Provider.js"
 import { decide, type Decision, hashed, type HashedProvider } from "../core/Reconcile.js"
 import { Encryption } from "../crypto/Encryption.js"
-import { encryptionState } from "../crypto/EncryptionState.js"
+import { type EncryptionState, encryptionState } from "../crypto/EncryptionState.js"
 import type { LockTimeout } from "../db/AdvisoryLock.js"
 import type { DatabaseError } from "../db/DatabaseError.js"
+import { decryptionFailureOf } from "../db/ProviderRows.js"
 import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
 import { LockWait, SeedLock } from "../db/SeedLock.js"
 import { SeedReport } from "./SeedReport.js"
@@ -74,6 +75,28 @@ const providerReport = (policy: ConflictPolicy) => (decision: Decision) =>
   }, true)
 
 /**
+ * The report of a run whose environment configures no provider: no lock, no transaction, no database at
+ * all (SPEC §2), so the command line need not even connect.
+ */
+export const nothingToSeed = Effect.fnUntraced(function*(
+  set: DesiredSet,
+  options: SeedOptions,
+  encryption: EncryptionState
+) {
+  yield* Effect.logInfo("no AI providers configured in the environment: nothing to seed")
+  return new SeedReport({
+    outcome: options.dryRun === true ? "planned" : "applied",
+    request_id: null,
+    providers: [],
+    skipped: set.skipped,
+    warnings: set.warnings,
+    counts: countActions([], set.skipped),
+    lock_wait_ms: null,
+    encryption
+  }, true)
+})
+
+/**
  * A line per provider that was (or would be) written, skipped, conflicting or warned about, and one
  * summary line: 10,000 unchanged providers are one line, not 10,000.
  */
@@ -112,7 +135,11 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
         const stored = yield* store.load.pipe(Effect.withSpan("Seed.load"))
         const decisions = yield* Effect.suspend(() =>
           Either.match(decide(desired, stored), {
-            onLeft: Effect.fail,
+            // A configured provider whose row does not decrypt: the cipher's own error, with its fix.
+            onLeft: (unreadable) => {
+              const row = stored.find((row) => row.name === unreadable.provider)
+              return Effect.fail((row === undefined ? undefined : decryptionFailureOf(row)) ?? unreadable)
+            },
             onRight: Effect.succeed
           })
         ).pipe(Effect.withSpan("Seed.decide"))
@@ -155,19 +182,7 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
      */
     const seed = Effect.fn("Seed.seed")(function*(set: DesiredSet, options: SeedOptions = {}) {
       const desired = hashed(set.providers)
-      if (desired.length === 0) {
-        yield* Effect.logInfo("no AI providers configured in the environment: nothing to seed")
-        return new SeedReport({
-          outcome: options.dryRun === true ? "planned" : "applied",
-          request_id: null,
-          providers: [],
-          skipped: set.skipped,
-          warnings: set.warnings,
-          counts: countActions([], set.skipped),
-          lock_wait_ms: null,
-          encryption
-        }, true)
-      }
+      if (desired.length === 0) return yield* nothingToSeed(set, options, encryption)
       const requestId = (yield* Ids).uuid()
       return yield* lock.withLock(reconcile(desired, set, options, requestId), { timeout: options.lockTimeout }).pipe(
         Effect.catchTag("DryRunRollback", ({ report }) => Effect.succeed(report)),

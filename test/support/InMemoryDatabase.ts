@@ -3,7 +3,7 @@
  * through the production row transformation), no-op migrations, and a seed lock whose "transaction"
  * keeps the store's state on success and restores it on any failure, as PostgreSQL would.
  */
-import { type Duration, Effect, Either, Layer, Redacted, Ref } from "effect"
+import { type Duration, Effect, Layer, Redacted, Ref } from "effect"
 import type { AuditRow } from "../../src/audit/Audit.js"
 import { Encryption, make as makeEncryption } from "../../src/crypto/Encryption.js"
 import type { LockHolder } from "../../src/db/AdvisoryLock.js"
@@ -71,18 +71,16 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
     const store = ProviderStore.make({
       load: Effect.zipRight(
         call("load"),
-        Effect.flatMap(Ref.get(state), (s) =>
-          Either.all(
-            s.providers.slice().sort((a, b) => a.name < b.name ? -1 : 1).map((row) => {
-              const keys = s.keys.filter((key) => key.provider_id === row.id)
-              return toStoredRow(encryption)({
-                ...row,
-                settings_key_id: null,
-                keys: keys.map((key) => key.api_key),
-                key_ids: keys.map(() => null)
-              })
+        Effect.map(Ref.get(state), (s) =>
+          s.providers.slice().sort((a, b) => a.name < b.name ? -1 : 1).map((row) => {
+            const keys = s.keys.filter((key) => key.provider_id === row.id)
+            return toStoredRow(encryption)({
+              ...row,
+              settings_key_id: null,
+              keys: keys.map((key) => key.api_key),
+              key_ids: keys.map(() => null)
             })
-          ))
+          }))
       ),
       insert: (rows) =>
         Effect.zipRight(

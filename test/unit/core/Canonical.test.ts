@@ -58,8 +58,7 @@ const canonical = (
 
 const encodeSettings = Schema.encodeSync(SettingsColumn)
 
-const readRow = (row: Parameters<ReturnType<typeof toStoredRow>>[0]) =>
-  Either.getOrThrow(toStoredRow(makeEncryption([]))(row))
+const readRow = (row: Parameters<ReturnType<typeof toStoredRow>>[0]) => toStoredRow(makeEncryption([]))(row)
 
 /** The stored row the seed would write for a provider, read back through the row transformation. */
 const roundTrip = (provider: DesiredProvider) =>
@@ -215,6 +214,18 @@ describe("differences never show credentials carried in URLs", () => {
       secret: false,
       stored: "https://api.openai.com/v1/",
       desired: "https://***@proxy.test/v1/?api_key=***"
+    })
+  })
+  it("a difference hidden in the masked part says so instead of showing two identical values", () => {
+    const at = (token: string) =>
+      new DesiredProvider({ ...openai, base_url: `https://svc:${token}@proxy.test/v1/?api_key=${token}` })
+    const [change] = difference(at("old-token-123"), at("new-token-456"))
+    expect(change).toEqual({
+      field: "base_url",
+      secret: false,
+      stored: "https://***@proxy.test/v1/?api_key=***",
+      desired: "https://***@proxy.test/v1/?api_key=***",
+      hint: "differs only in its masked part (credentials or a secret parameter)"
     })
   })
 })
