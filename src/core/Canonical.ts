@@ -54,14 +54,11 @@ export const difference = (stored: Provider, desired: Provider): ReadonlyArray<F
     if (before === desiredValue) return []
     if (secret) return [{ field, secret: true }]
     if (!isUrlField(field)) return [{ field, secret: false, stored: before, desired: desiredValue }]
-    const hint = nearMiss(before, desiredValue)
-    return [{
-      field,
-      secret: false,
-      stored: maskUrl(before),
-      desired: maskUrl(desiredValue),
-      ...(hint === undefined ? {} : { hint })
-    }]
+    const [stored, desired] = [maskUrl(before), maskUrl(desiredValue)]
+    // Two masks alike would read as "X differs from X": say where the difference hides.
+    const hint = nearMiss(before, desiredValue) ??
+      (stored === desired ? "differs only in its masked part (credentials or a secret parameter)" : undefined)
+    return [{ field, secret: false, stored, desired, ...(hint === undefined ? {} : { hint }) }]
   })
 }
 

@@ -7,6 +7,7 @@ const defaultPorts: Readonly<Record<string, string>> = { "http:": "80", "https:"
 
 interface Parts {
   readonly scheme: string
+  readonly userinfo: string
   readonly host: string
   readonly port: string
   readonly rest: string
@@ -16,15 +17,15 @@ interface Parts {
 const partsOf = (url: string): Parts | undefined => {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*:)\/\/([^/?#@]*@)?(\[[^\]]*\]|[^/?#:]*)(?::(\d*))?(.*)$/s.exec(url)
   if (match === null) return undefined
-  const [, scheme = "", , host = "", port = "", rest = ""] = match
-  return { scheme, host, port, rest }
+  const [, scheme = "", userinfo = "", host = "", port = "", rest = ""] = match
+  return { scheme, userinfo, host, port, rest }
 }
 
 const withoutTrailingSlash = (path: string) => path.endsWith("/") ? path.slice(0, -1) : path
 
 export const nearMiss = (stored: string, desired: string): string | undefined => {
   const [a, b] = [partsOf(stored), partsOf(desired)]
-  if (a === undefined || b === undefined) return undefined
+  if (a === undefined || b === undefined || a.userinfo !== b.userinfo) return undefined
   const reasons: Array<string> = []
   if (a.scheme !== b.scheme || a.host !== b.host) {
     if (a.scheme.toLowerCase() !== b.scheme.toLowerCase() || a.host.toLowerCase() !== b.host.toLowerCase()) {

@@ -77,21 +77,40 @@ export class ServerSilent extends Error {
 }
 
 /**
- * While a connection is checked out, its socket times out after `limit` without data; when it does, the
- * socket is destroyed and the statement in flight fails at once. Checked in, it may idle freely.
+ * While a connection is checked out, it fails once the server has sent nothing for `limit`: its socket is
+ * destroyed and the statement in flight fails at once. Checked in, it may idle freely. Our own timer, not
+ * the socket's idle timeout: Node defers that one while a write is still pending (a stopped server that no
+ * longer reads), which would double the bound.
  */
 const guardSilence = (pool: Pg.Pool, limit: Duration.Duration) => {
+  const limitMs = Duration.toMillis(limit)
   const socketOf = (client: Pg.PoolClient) => {
     const stream: unknown = client.connection.stream
     return stream instanceof Net.Socket ? stream : undefined
   }
-  pool.on("connect", (client) => {
+  const watches = new WeakMap<Pg.PoolClient, () => void>()
+  pool.on("connect", (client) => socketOf(client)?.setKeepAlive(true, Duration.toMillis(keepAliveDelay)))
+  pool.on("acquire", (client) => {
     const socket = socketOf(client)
-    socket?.setKeepAlive(true, Duration.toMillis(keepAliveDelay))
-    socket?.on("timeout", () => socket.destroy(new ServerSilent(limit)))
+    if (socket === undefined) return
+    let lastReceived = Date.now()
+    const received = () => (lastReceived = Date.now())
+    const check = () => {
+      const silentMs = Date.now() - lastReceived
+      if (silentMs >= limitMs) socket.destroy(new ServerSilent(limit))
+      else timer = setTimeout(check, limitMs - silentMs).unref()
+    }
+    let timer = setTimeout(check, limitMs).unref()
+    socket.on("data", received)
+    watches.set(client, () => {
+      clearTimeout(timer)
+      socket.off("data", received)
+    })
   })
-  pool.on("acquire", (client) => socketOf(client)?.setTimeout(Duration.toMillis(limit)))
-  pool.on("release", (_, client) => socketOf(client)?.setTimeout(0))
+  pool.on("release", (_, client) => {
+    watches.get(client)?.()
+    watches.delete(client)
+  })
 }
 
 /** node-postgres' `ssl` option: false for plaintext. */

@@ -271,6 +271,14 @@ export const parse = (text: string): Either.Either<DatabaseUrl, UrlProblem> =>
     const port = parameters.port !== undefined ? yield* parsePort(parameters.port) : parts.port ?? 5432
     const database = parameters.dbname ?? (pathDatabase === "" ? undefined : pathDatabase)
     const user = parameters.user ?? parts.user
+    // A user name with a colon is almost surely `user:password` with its separator percent-encoded; the
+    // server would quote it, password and all, in its error messages.
+    if (user?.includes(":") === true) {
+      return yield* problem(
+        "has a user name with a colon (an encoded %3A?)",
+        "separate the user name from the password with a plain : (postgres://user:password@host/database)"
+      )
+    }
     const password = parameters.password ?? parts.password
     return {
       // node-postgres' default host: libpq would use its default socket directory instead.

@@ -1,6 +1,6 @@
-import { Effect, Either } from "effect"
+import { Array as Arr, Effect, Either, Redacted } from "effect"
 import { equivalent } from "../core/Canonical.js"
-import { IndexedNameCollision } from "../core/Errors.js"
+import { IndexedNameCollision, InvalidConfiguration } from "../core/Errors.js"
 import { DesiredProvider, type DesiredSet, sameKeys } from "../core/Provider.js"
 import { indexedProviders } from "./IndexedProviders.js"
 import { legacyProviders } from "./LegacyProviders.js"
@@ -10,12 +10,30 @@ import { indexedVariable, type Variables } from "./ProviderVariables.js"
 const identical = (a: DesiredProvider, b: DesiredProvider): boolean => equivalent(a, b) && sameKeys(a.keys, b.keys)
 
 /**
+ * PostgreSQL's text cannot hold a NUL character, and a real environment variable cannot either (an env
+ * file or a server's ConfigProvider can): named here, before anything is written.
+ */
+const withoutNul = (variables: Variables): Either.Either<void, InvalidConfiguration> => {
+  const named = Array.from(variables).flatMap(([name, value]) => Redacted.value(value).includes("\u0000") ? [name] : [])
+  return Arr.isNonEmptyArray(named)
+    ? Either.left(
+      new InvalidConfiguration({
+        variables: named,
+        rule: "the value holds a NUL character, which PostgreSQL cannot store",
+        fix: "remove the NUL character from the value (in an env file, check the line for a stray \\0 byte)"
+      })
+    )
+    : Either.void
+}
+
+/**
  * The desired set (SPEC §2) from the given variables: legacy providers, then indexed
  * ones, collisions rejected, identical duplicates collapsed, sorted by name. Every
  * warning is also logged at warning level.
  */
 export const desiredSetOf = (variables: Variables) =>
   Either.gen(function*() {
+    yield* withoutNul(variables)
     const legacy = yield* legacyProviders(variables)
     const indexed = yield* indexedProviders(variables)
     const warnings = [...legacy.warnings, ...indexed.warnings]

@@ -143,7 +143,9 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("provider base URLs",
         field: "bedrock.base_url",
         secret: false,
         stored: "https://***@bedrock-proxy.example/?X-Amz-Signature=***",
-        desired: "https://***@bedrock-proxy.example/?X-Amz-Signature=***"
+        desired: "https://***@bedrock-proxy.example/?X-Amz-Signature=***",
+        // The masks alike: the hint says where the difference is, never what it is.
+        hint: "differs only in its masked part (credentials or a secret parameter)"
       })
       const text = yield* cli(["seed", "--on-conflict", "warn"], environment("b"))
       expect(text.stdout).toContain("differs in base_url")

@@ -23,7 +23,8 @@ describe("nearMiss", () => {
     ["https://api.openai.com:8443/v1", "https://api.openai.com/v1"],
     ["http://api.openai.com/v1", "https://api.openai.com/v1"],
     ["not a url", "not a url/"],
-    ["https://a.example/v1?x=1", "https://a.example/v1?x=2"]
+    ["https://a.example/v1?x=1", "https://a.example/v1?x=2"],
+    ["https://svc:old@Proxy.example/v1", "https://svc:new@proxy.example/v1"]
   ])("%s vs %s: a real difference, no hint", (stored, desired) => {
     expect(nearMiss(stored, desired)).toBeUndefined()
   })

@@ -145,7 +145,9 @@ describe("DatabaseUrl.parse: refused forms, without quoting them", () => {
     ],
     ["postgres://seed:CNRY@host/db?sslmode=no-verify", "unknown sslmode"],
     ["postgres://seed:CNRY@host/db?connect_timeout=0", "connect_timeout"],
-    ["postgres://seed:CNRY@host/db?connect_timeout=1.5", "connect_timeout"]
+    ["postgres://seed:CNRY@host/db?connect_timeout=1.5", "connect_timeout"],
+    ["postgres://seed%3ACNRY:x@host/db", "a user name with a colon"],
+    ["postgres://host/db?user=seed%3ACNRY", "a user name with a colon"]
   ])("%j: %s", (text, rule) => {
     const result = parse(text)
     if (Either.isRight(result)) throw new Error("accepted")
