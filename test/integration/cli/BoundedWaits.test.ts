@@ -53,7 +53,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("bounded waits agains
         // The state that failed before: the seed has waited for the lock longer than the database's default.
         yield* awaitRow("the seed waiting for lock 10 for more than 3 s", (sql) =>
           sql`select a.pid from pg_locks l join pg_stat_activity a on a.pid = l.pid
-          where l.locktype = 'advisory' and l.objid = 10 and not l.granted
+          where l.locktype = 'advisory' and l.objid = 10 and not l.granted and a.datname = current_database()
             and a.application_name = 'ai-provider-seed' and now() - a.query_start > interval '3 seconds'`)
         yield* holder.release
         const outcome = yield* Fiber.join(run)
@@ -104,7 +104,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("bounded waits agains
         const { pid } = yield* awaitRow("the seed blocked on ai_providers", (sql) =>
           sql<{ pid: number }>`select a.pid from pg_locks l join pg_stat_activity a on a.pid = l.pid
           where l.locktype = 'relation' and l.relation = 'ai_providers'::regclass and not l.granted
-            and a.application_name = 'ai-provider-seed'`)
+            and a.application_name = 'ai-provider-seed' and a.datname = current_database()`)
         // The stall: the seed's backend stops, then the table lock it waits for goes away.
         yield* stopBackend(pid)
         yield* Fiber.interrupt(blocked)

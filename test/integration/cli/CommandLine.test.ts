@@ -95,7 +95,8 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (
         const done = yield* Effect.fork(Effect.promise(() => completion(child)))
         yield* awaitRow("the program waiting for the seed lock", (sql) =>
           sql`select a.pid from pg_locks l join pg_stat_activity a on a.pid = l.pid
-          where l.locktype = 'advisory' and l.objid = 10 and not l.granted and a.application_name = 'ai-provider-seed'`)
+          where l.locktype = 'advisory' and l.objid = 10 and not l.granted and a.application_name = 'ai-provider-seed'
+            and a.datname = current_database()`)
         child.kill("SIGTERM")
         const outcome = yield* Fiber.join(done)
         yield* holder.release

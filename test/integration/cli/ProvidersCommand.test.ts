@@ -196,7 +196,8 @@ layer(SeedLock.Default.pipe(Layer.provideMerge(TestDatabase.layer())), { exclude
         const adopting = yield* Effect.fork(cli(["providers", "adopt", "openai", "--yes"], changed))
         // The state that matters: adopt is queued behind the held lock, not merely slow to start.
         yield* awaitRow("adopt waiting for the seed lock", (sql) =>
-          sql`select pid from pg_locks where locktype = 'advisory' and objid = 10 and not granted`)
+          sql`select l.pid from pg_locks l join pg_database d on d.oid = l.database
+          where l.locktype = 'advisory' and l.objid = 10 and not l.granted and d.datname = current_database()`)
         expect(adopting.unsafePoll()).toBeNull()
         expect(yield* rowText("openai")).toContain("https://api.openai.com/v1/")
         yield* Deferred.succeed(release, undefined)

@@ -15,8 +15,8 @@ const Reader = Layer.mergeAll(ProviderReader.Default, ProviderStore.Default, See
 /** Waits until a session asks for the seed lock and is not granted it: the state the test needs. */
 const awaitWaiterOnSeedLock = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql<{ waiting: number }>`
-    select count(*)::int as waiting from pg_locks
-    where locktype = 'advisory' and objid = 10 and not granted`.pipe(
+    select count(*)::int as waiting from pg_locks l join pg_database d on d.oid = l.database
+    where l.locktype = 'advisory' and l.objid = 10 and not l.granted and d.datname = current_database()`.pipe(
     Effect.filterOrFail((rows) => (rows[0]?.waiting ?? 0) > 0),
     Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("20 seconds")))
   ))

@@ -36,7 +36,8 @@ layer(Lock, { excludeTestServices: true })("SeedLock on PostgreSQL", (it) => {
       expect(error.holders[0]?.applicationName).toBe("ai-provider-seed")
       expect(error.message).toContain(`pid ${holder.pid}`)
       const [waiting] = yield* sql<{ count: string }>`
-        select count(*) as count from pg_locks where locktype = 'advisory' and not granted`
+        select count(*) as count from pg_locks where locktype = 'advisory' and not granted
+          and database = (select oid from pg_database where datname = current_database())`
       expect(waiting?.count).toBe("0")
     }))
 
