@@ -80,6 +80,9 @@ const fixFor = (step: string, sqlState: string | undefined): string | undefined 
   if (sqlState === "25P03") {
     return "the server ended the transaction while this program was working between statements: check the machine's load, then start again"
   }
+  if (sqlState === "57P05") {
+    return "the server closes sessions idle longer than its idle_session_timeout, shorter than this program's pauses between transactions: raise it for this role (`alter role ... set idle_session_timeout = '1min'`), then start again"
+  }
   if (sqlState === "3D000") return "create the database, or correct its name in the database URL"
   if (sqlState.startsWith("28")) return "check the user and password in the database URL and the server's pg_hba.conf"
   if (sqlState === "42710" || sqlState === "42P07" || sqlState === "42701") {

@@ -91,6 +91,14 @@ export interface LockChecks {
 class SchemaBehind extends Data.TaggedError("SchemaBehind")<{ readonly version: number }> {}
 const isSchemaBehind = (error: unknown): error is SchemaBehind => error instanceof SchemaBehind
 
+/**
+ * BEGIN failed: the pooled connection was closed by the server while it sat idle (a restart,
+ * `idle_session_timeout`) and the pool had not seen it yet. Nothing ran, so one more attempt on a new
+ * connection is safe.
+ */
+class BeginFailed extends Data.TaggedError("BeginFailed")<{ readonly cause: SqlError }> {}
+const isBeginFailed = (error: unknown): error is BeginFailed => error instanceof BeginFailed
+
 /** PostgreSQL's "undefined table": the probe ran on a database the migrations have not reached yet. */
 const undefinedTable = "42P01"
 
@@ -145,28 +153,33 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
       const locked = Effect.flatMap(acquireBounded(options), ({ probe, waitedMs }) =>
         Effect.zipRight(check(probe, options), Effect.provideService(body, LockWait, { waitedMs })))
       const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<Effect.Effect.Error<typeof locked>>>())
+      const begun = yield* Ref.make(false)
       // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
       // The lock wait and the body may be interrupted (then the transaction rolls back); COMMIT and what
       // follows it keep the caller's interruptibility: the program's commands finish what they committed.
       const [result, commit] = yield* primitives.transaction(
-        Effect.interruptible(locked).pipe(
+        Effect.zipRight(Ref.set(begun, true), Effect.interruptible(locked)).pipe(
           Effect.tapErrorCause((cause) =>
             Ref.set(bodyFailure, Option.some(cause))
           ),
           Effect.flatMap((result) => Effect.map(Effect.makeSpan("SeedLock.commit"), (span) => [result, span] as const))
         )
       ).pipe(
-        // @effect/sql turns a failed COMMIT or ROLLBACK into a defect. Both mean the connection or the
-        // server went away: nothing was committed by a rollback, and the body's own failure (if any)
-        // is the one to report.
+        // @effect/sql turns a failed COMMIT or ROLLBACK into a defect (also the ROLLBACK after a failed
+        // BEGIN). Each means the connection or the server went away: nothing was committed by a rollback,
+        // and the body's own failure (if any) is the one to report.
         Effect.catchSomeDefect((defect) =>
           defect instanceof SqlError
             ? Option.some(Effect.flatMap(
-              Ref.get(bodyFailure),
-              Option.match({
-                onNone: () => Effect.fail(DatabaseError.fromSqlError("commit")(defect)),
-                onSome: Effect.failCause
-              })
+              Effect.zip(Ref.get(bodyFailure), Ref.get(begun)),
+              ([failure, begun]) =>
+                Option.match(failure, {
+                  onNone: (): Effect.Effect<never, Effect.Effect.Error<typeof locked> | BeginFailed> =>
+                    Effect.fail(
+                      begun ? DatabaseError.fromSqlError("commit")(defect) : new BeginFailed({ cause: defect })
+                    ),
+                  onSome: Effect.failCause
+                })
             ))
             : Option.none()
         )
@@ -184,12 +197,21 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
    * schema that is behind is migrated first, in a transaction of its own, then the body runs in a new
    * transaction.
    */
-  const withLock = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions = {}) =>
+  const attemptOnLiveConnection = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions) =>
     attempt(body, options).pipe(
+      Effect.catchIf(isBeginFailed, () => attempt(body, options)),
+      Effect.catchIf(
+        isBeginFailed,
+        ({ cause }) => Effect.fail(DatabaseError.fromSqlError("begin the transaction")(cause))
+      )
+    )
+
+  const withLock = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions = {}) =>
+    attemptOnLiveConnection(body, options).pipe(
       Effect.catchIf(isSchemaBehind, () =>
         Effect.zipRight(
           Effect.interruptible(checks.migrate({ lockTimeout: options.timeout })),
-          attempt(body, options).pipe(
+          attemptOnLiveConnection(body, options).pipe(
             Effect.catchIf(isSchemaBehind, ({ version }) =>
               new DatabaseError({
                 step: "check the schema",

@@ -79,6 +79,31 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
       expect((error as DatabaseError).step).toBe("load providers")
     }))
 
+  /** @effect/sql when BEGIN fails on a connection the server closed: the ROLLBACK it then sends dies. */
+  const beginFails: LockPrimitives["transaction"] = () => Effect.die(lostConnection)
+
+  it.effect("a BEGIN on a connection the server had closed is tried once more, on a new connection", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const lock = make({
+        ...free,
+        transaction: (body) =>
+          Effect.flatMap(Ref.getAndUpdate(attempts, (n) => n + 1), (n) => n === 0 ? beginFails(body) : body)
+      })
+      expect(yield* lock.withLock(Effect.succeed("seeded"))).toBe("seeded")
+      expect(yield* Ref.get(attempts)).toBe(2)
+    }))
+
+  it.effect("a BEGIN that fails twice is a DatabaseError at the begin step, and the body never runs", () =>
+    Effect.gen(function*() {
+      const bodies = yield* Ref.make(0)
+      const lock = make({ ...free, transaction: beginFails })
+      const error = yield* Effect.flip(lock.withLock(Ref.update(bodies, (n) => n + 1)))
+      expect(error).toBeInstanceOf(DatabaseError)
+      expect((error as DatabaseError).step).toBe("begin the transaction")
+      expect(yield* Ref.get(bodies)).toBe(0)
+    }))
+
   it.effect("a failed COMMIT is a DatabaseError at the commit step", () =>
     Effect.gen(function*() {
       const lock = make({ ...free, transaction: (body) => Effect.zipRight(body, Effect.die(lostConnection)) })
