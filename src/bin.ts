@@ -7,7 +7,7 @@ import { releaseEarlySignals } from "./cli/EarlySignals.js"
 // Subpath imports: the package index loads every Node service (HTTP, sockets, workers) at startup.
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Data, Effect, Exit } from "effect"
 import { run, toExitCode } from "./cli/Cli.js"
 import { provideInterruptibly } from "./cli/CommandContext.js"
 import { ExitCode } from "./cli/ExitCode.js"
@@ -20,10 +20,19 @@ import * as Tracing from "./telemetry/Tracing.js"
  */
 let decided: number | undefined
 
+/** Ends the root span in error when the run exits non-zero (the failure itself is on the step's span). */
+class RunFailed extends Data.TaggedError("RunFailed")<{ readonly exitCode: number }> {
+  override get message(): string {
+    return `the run exited with code ${this.exitCode}`
+  }
+}
+
 const main = toExitCode(run(process.argv)).pipe(
   // The run's root span; exported, with its children, when the OTEL_* variables ask for it (README).
   Effect.tap((code) => Effect.annotateCurrentSpan("process.exit.code", code)),
+  Effect.filterOrFail((code) => code === ExitCode.Success, (exitCode) => new RunFailed({ exitCode })),
   Effect.withSpan("ai-provider-seed"),
+  Effect.catchTag("RunFailed", ({ exitCode }) => Effect.succeed(exitCode)),
   // Built interruptibly: the exporter's fiber, forked there, keeps its request timeouts.
   provideInterruptibly(Tracing.layer),
   // Effect's default `fromEnv` makes the walk over thousands of indexed variables quadratic.

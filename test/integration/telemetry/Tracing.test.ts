@@ -154,6 +154,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("tracing (child proce
         }
         const root = expectSeedTrace(spansOf(received), parent.traceId, parent.spanId)
         expect(root.attributes["process.exit.code"]).toBe(0)
+        expect(root.status.code).not.toBe(2)
         for (const batch of exportsOf(received)) {
           expect(batch.resource).toMatchObject({
             "service.name": "ai-provider-seed",
@@ -178,6 +179,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("tracing (child proce
         const failedSpans = spansSince(received, requestsBefore)
         const failedRoot = failedSpans.find((span) => span.name === "ai-provider-seed")
         expect(failedRoot?.attributes["process.exit.code"]).toBe(3)
+        expect(failedRoot?.status).toMatchObject({ code: 2, message: "the run exited with code 3" })
         const failed = failedSpans.find((span) => span.name === "Seed.seed")
         expect(failed?.status.code).toBe(2)
         expect(failed?.events.map((event) => event.name)).toContain("exception")
@@ -226,6 +228,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("tracing (child proce
         const root = spans.find((span) => span.name === "ai-provider-seed")
         expect(root?.parentSpanId).toBe("")
         expect(root?.attributes["process.exit.code"]).toBe(6)
+        expect(root?.status.code).toBe(2)
         expectNoCanary(password, [applied, unreachable], received)
       }),
     { timeout: 120_000 }
