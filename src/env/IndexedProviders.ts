@@ -23,6 +23,10 @@ const bedrockFields = indexedFields.filter((field) => field.startsWith("BEDROCK_
 
 export const maxKeys = 5
 const decimalIndex = /^(0|[1-9][0-9]*)$/
+/** Indices run from 0 without gaps, so a longer one is a gap anyway; longer ones also lose precision as numbers. */
+const maxIndexDigits = 9
+/** How many of the indices found a gap's message lists (50,000 of them would bury it). */
+const indicesShown = 10
 
 export interface IndexedProvider {
   readonly index: number
@@ -57,6 +61,15 @@ const indicesOf = (variables: Variables) =>
           })
         )
       }
+      if (index.length > maxIndexDigits) {
+        return yield* Either.left(
+          new InvalidConfiguration({
+            variables: [variable],
+            rule: `the index ${index} is too large: indexed providers are numbered 0, 1, 2, ... without gaps`,
+            fix: `renumber the ${indexedPrefix}<N>_* variables from 0 without gaps`
+          })
+        )
+      }
       indices.add(Number(index))
       if (!knownFields.has(field)) {
         warnings.push(
@@ -72,8 +85,8 @@ const indicesOf = (variables: Variables) =>
           variables: [indexedVariable(missing, "TYPE")],
           rule:
             `indexed providers must be numbered contiguously from 0, but index ${missing} is missing (indices found: ${
-              sorted.join(", ")
-            })`,
+              sorted.slice(0, indicesShown).join(", ")
+            }${sorted.length > indicesShown ? `, ... ${sorted.length} in all` : ""})`,
           fix: `renumber the ${indexedPrefix}<N>_* variables without gaps, or define provider ${missing}`
         })
       )
@@ -143,7 +156,11 @@ const parseProvider = (variables: Variables, index: number) =>
         skipped: new SkippedProvider({ name, type: typeName, source: namesOf(all).sort() }, true),
         warning: `${type.variable}: provider type ${
           JSON.stringify(typeName)
-        } is not supported by the database yet (known: openai, anthropic); provider "${name}" skipped`
+        } is not supported by the database yet (known: openai, anthropic${
+          isProviderType(typeName.toLowerCase())
+            ? `; types are lowercase: ${JSON.stringify(typeName.toLowerCase())}`
+            : ""
+        }); provider "${name}" skipped`
       } satisfies Parsed
     }
     const key = get("KEY")

@@ -143,6 +143,36 @@ describe("deriveFrom", () => {
       expect(logs[0]).not.toContain("ghp-token")
     }))
 
+  it.effect("a type in the wrong letter case is skipped with a warning that names the lowercase type", () =>
+    Effect.gen(function*() {
+      const set = yield* derive({ CODER_AIBRIDGE_PROVIDER_0_TYPE: "OpenAI", CODER_AIBRIDGE_PROVIDER_0_NAME: "x" })
+      expect(set.providers).toEqual([])
+      expect(set.skipped.map((skipped) => skipped.type)).toEqual(["OpenAI"])
+      expect(set.warnings).toEqual([expect.stringContaining(`types are lowercase: "openai"`)])
+    }))
+
+  it.effect("an index too large to be contiguous is invalid, named exactly (not rounded to a neighbour)", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(derive({
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_99999999999999999999_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_99999999999999999998_TYPE: "openai"
+      }))
+      expect(error._tag).toBe("InvalidConfiguration")
+      expect(error.message).toContain("CODER_AIBRIDGE_PROVIDER_99999999999999999998_TYPE")
+      expect(error.message).toContain("the index 99999999999999999998 is too large")
+    }))
+
+  it.effect("a gap among thousands of indices is named with a short list of the indices found", () =>
+    Effect.gen(function*() {
+      const env: Record<string, string> = {}
+      for (let i = 0; i < 5000; i++) if (i !== 4321) env[`CODER_AIBRIDGE_PROVIDER_${i}_TYPE`] = "openai"
+      const error = yield* Effect.flip(derive(env))
+      expect(error.message).toContain(
+        "index 4321 is missing (indices found: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... 4999 in all)"
+      )
+    }))
+
   it.effect("an unknown field suffix is a warning naming the variable", () =>
     Effect.gen(function*() {
       const set = yield* derive({ CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_BASEURL: "x" })
