@@ -39,6 +39,13 @@ export type SeedError = HashConflict | UnreadableStoredProvider | LockTimeout | 
 /** Carries a dry run's report out of its transaction, so that the transaction rolls back. */
 class DryRunRollback extends Data.TaggedError("DryRunRollback")<{ readonly report: SeedReport }> {}
 
+/**
+ * Missing providers written per statement (with their keys and audit rows, about 1.3 kB of JSON each):
+ * up to this many, one statement; beyond, the rows are built and sent a part at a time, so the statement
+ * text and the driver's buffer for it never hold all of a first seed of 50,000.
+ */
+const providersPerStatement = 2000
+
 const actionOf = {
   insert: "inserted",
   unchanged: "unchanged",
@@ -167,9 +174,12 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
         }, true)
         const missing = decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : [])
         if (options.dryRun !== true && missing.length > 0) {
-          yield* Effect.flatMap(stamp, (now) => store.insert(insertionsFor(now, missing, requestId))).pipe(
-            Effect.withSpan("Seed.write")
-          )
+          yield* Effect.flatMap(stamp, (now) =>
+            Effect.forEach(
+              Arr.chunksOf(missing, providersPerStatement),
+              (part) => store.insert(insertionsFor(now, part, requestId)),
+              { discard: true }
+            )).pipe(Effect.withSpan("Seed.write"))
         }
         yield* logDecisions(report)
         return options.dryRun === true ? yield* new DryRunRollback({ report }) : report

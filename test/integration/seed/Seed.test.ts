@@ -1,6 +1,6 @@
-import { SqlClient } from "@effect/sql"
+import { SqlClient, Statement } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect, Redacted, Ref } from "effect"
 import { SystemActorId } from "../../../src/audit/Audit.js"
 import type { HashConflict } from "../../../src/core/Errors.js"
 import { ProviderReader } from "../../../src/db/ProviderReader.js"
@@ -205,6 +205,57 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("seed on PostgreSQL",
       expect(state.keys).toHaveLength(3)
       expect(state.audit).toHaveLength(6)
     }))
+
+  it.effect(
+    "a first seed of 4,500 providers is written 2,000 at a time in its one transaction: a failing last part leaves nothing",
+    () =>
+      Effect.gen(function*() {
+        yield* resetDatabase
+        const sql = yield* SqlClient.SqlClient
+        const env: Record<string, string> = {}
+        for (let i = 0; i < 4500; i++) {
+          env[`CODER_AIBRIDGE_PROVIDER_${i}_TYPE`] = "openai"
+          env[`CODER_AIBRIDGE_PROVIDER_${i}_NAME`] = `bulk-${i}`
+          env[`CODER_AIBRIDGE_PROVIDER_${i}_KEY`] = "sk-bulk-canary-0123456789abcdef"
+        }
+        const inserts = yield* Ref.make(0)
+        const countingInserts = Statement.withTransformer((statement) =>
+          Effect.as(
+            Ref.update(inserts, (n) => statement.compile()[0].includes("insert into ai_providers") ? n + 1 : n),
+            statement
+          )
+        )
+        // PostgreSQL refuses the third insert statement, once two parts (4,000 providers) are in.
+        yield* sql.unsafe(`create or replace function refuse_third_part() returns trigger language plpgsql as $$
+        begin
+          if (select count(*) from ai_providers) >= 4000 then raise exception 'the test refuses this part'; end if;
+          return null;
+        end $$`)
+        yield* sql`drop trigger if exists refuse_third_part on ai_providers`
+        yield* sql`create trigger refuse_third_part before insert on ai_providers
+        for each statement execute function refuse_third_part()`
+        const dropTrigger = sql`drop function refuse_third_part() cascade`.pipe(Effect.orDie)
+        // Outcomes as short strings: a failing assertion must not diff a report of 4,500 providers.
+        const outcome = Effect.match({
+          onFailure: (error: { readonly _tag: string; readonly message: string }) => `${error._tag}: ${error.message}`,
+          onSuccess: (report: { readonly counts: { readonly inserted: number } | null }) =>
+            `applied, ${report.counts?.inserted} inserted`
+        })
+        const failed = yield* runSeed(env).pipe(countingInserts, outcome, Effect.ensuring(dropTrigger))
+        expect(failed).toMatch(/^DatabaseError: .*the test refuses this part/)
+        expect(yield* Ref.get(inserts)).toBe(3)
+        const empty = yield* snapshot
+        expect([empty.providers.length, empty.keys.length, empty.audit.length]).toEqual([0, 0, 0])
+
+        yield* Ref.set(inserts, 0)
+        expect(yield* runSeed(env).pipe(countingInserts, outcome)).toBe("applied, 4500 inserted")
+        expect(yield* Ref.get(inserts)).toBe(3)
+        const state = yield* snapshot
+        expect([state.providers.length, state.keys.length, state.audit.length]).toEqual([4500, 4500, 9000])
+        expect(new Set(state.audit.map((row) => row.request_id)).size).toBe(1)
+      }),
+    { timeout: 60_000 }
+  )
 
   it.effect("a provider's keys are read back, as the runtime reads them, in the environment's order", () =>
     Effect.gen(function*() {
