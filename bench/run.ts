@@ -356,7 +356,7 @@ const main = Effect.gen(function*() {
         // vary by ±10 % here, which three samples cannot tell from a 10 % bound; the two runs of a pair
         // share the machine's state of the moment, and neither is always the one that pays for the
         // other's garbage.
-        for (let i = 0; i < (size >= 10_000 ? 9 : 21); i++) {
+        for (let i = 0; i < (size >= 10_000 ? 9 : 41); i++) {
           const plainRun = Effect.flatMap(truncate, () => timed(seedOnce(env)))
           const encryptedRun = Effect.flatMap(truncate, () => timed(seedOnce(env, Layer.succeed(Encryption, benchKey))))
           if (i % 2 === 0) {
@@ -570,7 +570,7 @@ ${comparisonTable(delayed, true)}
 ## Encryption at rest
 
 The in-process seed of the same rows with a key (every bearer key sealed with AES-256-GCM) and without, in
-the same run, in pairs (21 at 1,000, 9 at 10,000), the order swapped in every other pair: the medians, and
+the same run, in pairs (41 at 1,000, 9 at 10,000), the order swapped in every other pair: the medians, and
 the median of the pairs' ratios. The cost is per value: AES-256-GCM 4-8 µs
 (an OpenSSL context per value, as each has its own nonce; nonces drawn 1,024 at a time) and PostgreSQL's
 foreign-key check of the key id, about 3 µs a row; the longer values on the wire cost next to nothing.
