@@ -99,6 +99,21 @@ const isSchemaBehind = (error: unknown): error is SchemaBehind => error instance
 class BeginFailed extends Data.TaggedError("BeginFailed")<{ readonly cause: SqlError }> {}
 const isBeginFailed = (error: unknown): error is BeginFailed => error instanceof BeginFailed
 
+/**
+ * @effect/sql reports the ROLLBACK's error after a failed BEGIN, not the BEGIN's (whose SQLSTATE, such
+ * as 57P05, would say why), so the fix names the usual causes.
+ */
+const beginFailedTwice = (cause: SqlError) => {
+  const error = DatabaseError.fromSqlError("begin the transaction")(cause)
+  return new DatabaseError({
+    step: error.step,
+    reason: `${error.reason} (on two connections in a row, before the transaction began)`,
+    ...(error.sqlState === undefined ? {} : { sqlState: error.sqlState }),
+    fix: error.fix ??
+      "the server closed the connections before their first statement: it closes idle sessions (`idle_session_timeout`: raise it for this role) or was restarting; check the server, then start again"
+  })
+}
+
 /** PostgreSQL's "undefined table": the probe ran on a database the migrations have not reached yet. */
 const undefinedTable = "42P01"
 
@@ -200,10 +215,7 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
   const attemptOnLiveConnection = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions) =>
     attempt(body, options).pipe(
       Effect.catchIf(isBeginFailed, () => attempt(body, options)),
-      Effect.catchIf(
-        isBeginFailed,
-        ({ cause }) => Effect.fail(DatabaseError.fromSqlError("begin the transaction")(cause))
-      )
+      Effect.catchIf(isBeginFailed, ({ cause }) => Effect.fail(beginFailedTwice(cause)))
     )
 
   const withLock = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions = {}) =>

@@ -141,11 +141,15 @@ const parseProvider = (variables: Variables, index: number) =>
     const name = text(named)
     const typeName = text(type)
     if (!isValidProviderName(name)) {
+      // The usual way to get here: `TYPE=OpenAI` without a NAME, the name taken from the type.
+      const lowercaseType = named === type && isProviderType(typeName.toLowerCase())
+        ? `write ${type.variable} in lowercase (${JSON.stringify(typeName.toLowerCase())}), or `
+        : ""
       return yield* Either.left(
         new InvalidConfiguration({
           variables: [named.variable],
           rule: `the provider name ${JSON.stringify(name)} does not match ${providerNameRule}`,
-          fix: `set ${nameVariable.variable} to a valid name, for example "openai-eu"`
+          fix: `${lowercaseType}set ${nameVariable.variable} to a valid name, for example "openai-eu"`
         })
       )
     }

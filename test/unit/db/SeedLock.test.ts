@@ -94,14 +94,27 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
       expect(yield* Ref.get(attempts)).toBe(2)
     }))
 
-  it.effect("a BEGIN that fails twice is a DatabaseError at the begin step, and the body never runs", () =>
+  it.effect("a BEGIN that fails twice is a DatabaseError at the begin step naming the usual causes, after two attempts", () =>
     Effect.gen(function*() {
-      const bodies = yield* Ref.make(0)
-      const lock = make({ ...free, transaction: beginFails })
-      const error = yield* Effect.flip(lock.withLock(Ref.update(bodies, (n) => n + 1)))
+      const attempts = yield* Ref.make(0)
+      const lock = make({
+        ...free,
+        transaction: (body) => Effect.zipRight(Ref.update(attempts, (n) => n + 1), beginFails(body))
+      })
+      const error = yield* Effect.flip(lock.withLock(Effect.void))
       expect(error).toBeInstanceOf(DatabaseError)
       expect((error as DatabaseError).step).toBe("begin the transaction")
-      expect(yield* Ref.get(bodies)).toBe(0)
+      expect(error.message).toContain("idle_session_timeout")
+      expect(yield* Ref.get(attempts)).toBe(2)
+    }))
+
+  it.effect("a COMMIT that fails after the body ran is not retried: the body ran once", () =>
+    Effect.gen(function*() {
+      const bodies = yield* Ref.make(0)
+      const lock = make({ ...free, transaction: (body) => Effect.zipRight(body, Effect.die(lostConnection)) })
+      const error = yield* Effect.flip(lock.withLock(Ref.update(bodies, (n) => n + 1)))
+      expect((error as DatabaseError).step).toBe("commit")
+      expect(yield* Ref.get(bodies)).toBe(1)
     }))
 
   it.effect("a failed COMMIT is a DatabaseError at the commit step", () =>

@@ -151,6 +151,26 @@ describe("deriveFrom", () => {
       expect(set.warnings).toEqual([expect.stringContaining(`types are lowercase: "openai"`)])
     }))
 
+  it.effect("a type in the wrong letter case without a NAME (the name taken from it) is told to write it in lowercase", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(derive({ CODER_AIBRIDGE_PROVIDER_0_TYPE: "OpenAI" }))
+      expect(error.message).toContain(`write CODER_AIBRIDGE_PROVIDER_0_TYPE in lowercase ("openai")`)
+    }))
+
+  it.effect("indices of nine digits are numbers (a gap, named exactly), of ten digits invalid", () =>
+    Effect.gen(function*() {
+      const gap = yield* Effect.flip(derive({
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_999999999_TYPE: "openai"
+      }))
+      expect(gap.message).toContain("index 1 is missing (indices found: 0, 999999999)")
+      const tooLarge = yield* Effect.flip(derive({
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_1000000000_TYPE: "openai"
+      }))
+      expect(tooLarge.message).toContain("the index 1000000000 is too large")
+    }))
+
   it.effect("an index too large to be contiguous is invalid, named exactly (not rounded to a neighbour)", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(derive({
