@@ -34,17 +34,16 @@ interface ContextOptions {
   readonly logFormat: LogFormat
 }
 
-/** Gives a command its environment (with the env file), its encryption keys and its logger. */
+/** A command's environment (with the env file), its encryption keys and its logger. */
+export const commandContext = (options: ContextOptions) =>
+  Layer.mergeAll(loggerLayer(options.logFormat), ProviderEnvironment.Default, Encryption.layer).pipe(
+    Layer.provideMerge(EnvFile.layer(options.envFile))
+  )
+
+/** Gives a command its context (`commandContext`); a failure to build it is the command's failure. */
 export const withCommandContext = <Name extends string, R, E, A extends ContextOptions>(
   command: Command.Command<Name, R, E, A>
-) =>
-  Command.provide(
-    command,
-    (options) =>
-      Layer.mergeAll(loggerLayer(options.logFormat), ProviderEnvironment.Default, Encryption.layer).pipe(
-        Layer.provideMerge(EnvFile.layer(options.envFile))
-      )
-  )
+) => Command.provide(command, commandContext)
 
 /** The services of the database commands, on a pool. */
 const DatabaseServices = Layer.mergeAll(

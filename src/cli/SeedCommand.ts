@@ -1,5 +1,5 @@
 import { Command, Options } from "@effect/cli"
-import { Array as Arr, Config, Console, Effect } from "effect"
+import { Array as Arr, Config, Console, Effect, Ref } from "effect"
 import { HashConflict } from "../core/Errors.js"
 import type { DesiredSet } from "../core/Provider.js"
 import { Encryption } from "../crypto/Encryption.js"
@@ -7,7 +7,7 @@ import { encryptionState } from "../crypto/EncryptionState.js"
 import { derive } from "../env/DesiredProviders.js"
 import { type ConflictPolicy, nothingToSeed, Seeder } from "../seed/Seeder.js"
 import { SeedReport } from "../seed/SeedReport.js"
-import { withCommandContext, withDatabase } from "./CommandContext.js"
+import { commandContext, withDatabase } from "./CommandContext.js"
 import { databaseOptions, format } from "./CommonOptions.js"
 import { exitCodeHelp } from "./ExitCode.js"
 import { print } from "./Output.js"
@@ -43,37 +43,44 @@ const blocked = (report: SeedReport, policy: ConflictPolicy) => {
 export const seedCommand = Command.make(
   "seed",
   { dryRun, onConflict, format, ...databaseOptions },
-  (options) => {
-    // The JSON report is also printed on failure and interruption, for tools; people get the error on stderr.
-    const reportFailure = (desired?: DesiredSet) =>
-      Effect.tapError((error: unknown) =>
-        options.format === "json" ? Console.log(JSON.stringify(failedReport(error, desired), null, 2)) : Effect.void
+  (options) =>
+    Effect.gen(function*() {
+      const derived = yield* Ref.make<DesiredSet | undefined>(undefined)
+      const seedOptions = { dryRun: options.dryRun, lockTimeout: options.lockTimeout, onConflict: options.onConflict }
+      // The environment is validated before the database is chosen, started or connected to.
+      const run = derive.pipe(
+        Effect.tap((desired) => Ref.set(derived, desired)),
+        Effect.flatMap((desired) =>
+          desired.providers.length === 0
+            ? Effect.flatMap(Encryption, (keys) => nothingToSeed(desired, seedOptions, encryptionState(keys)))
+            : Effect.flatMap(Seeder, (seeder) => seeder.seed(desired, seedOptions)).pipe(withDatabase(options))
+        ),
+        // Provided here rather than with `withCommandContext`: a bad env file or encryption key fails
+        // inside the run, so it gets the JSON report too.
+        Effect.provide(commandContext(options))
       )
-    // The environment is validated before the database is chosen, started or connected to.
-    return derive.pipe(
-      reportFailure(),
-      Effect.flatMap((desired) => {
-        const seedOptions = { dryRun: options.dryRun, lockTimeout: options.lockTimeout, onConflict: options.onConflict }
-        return desired.providers.length === 0
-          ? Effect.flatMap(Encryption, (keys) => nothingToSeed(desired, seedOptions, encryptionState(keys)))
-          : Effect.flatMap(Seeder, (seeder) => seeder.seed(desired, seedOptions)).pipe(
-            withDatabase(options),
-            reportFailure(desired)
+      return yield* run.pipe(
+        // The JSON report is also printed on failure and interruption, for tools; people get the error on stderr.
+        Effect.tapError((error) =>
+          options.format === "json"
+            ? Effect.flatMap(
+              Ref.get(derived),
+              (desired) => Console.log(JSON.stringify(failedReport(error, desired), null, 2))
+            )
+            : Effect.void
+        ),
+        Effect.onInterrupt(() =>
+          options.format === "json" ? Console.log(JSON.stringify(interruptedReport, null, 2)) : Effect.void
+        ),
+        Effect.flatMap((report) =>
+          Effect.zipRight(
+            print(SeedReport, options.format, seedText(options.onConflict))(report),
+            blocked(report, options.onConflict)
           )
-      }),
-      Effect.onInterrupt(() =>
-        options.format === "json" ? Console.log(JSON.stringify(interruptedReport, null, 2)) : Effect.void
-      ),
-      Effect.flatMap((report) =>
-        Effect.zipRight(
-          print(SeedReport, options.format, seedText(options.onConflict))(report),
-          blocked(report, options.onConflict)
         )
       )
-    )
-  }
+    })
 ).pipe(
-  withCommandContext,
   Command.withDescription(
     `Migrate the database, then insert the AI providers the environment describes and that are missing. ${exitCodeHelp()}`
   )

@@ -58,6 +58,30 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (
     { timeout: 120_000 }
   )
 
+  it.scoped("seed --format json prints the failed report when the env file or an encryption key is bad", () =>
+    Effect.gen(function*() {
+      const directory = yield* scratchDirectory
+      const missing = Path.join(directory, "missing.env")
+      const noFile = yield* runCli(["seed", "--format", "json", "--dotenv", missing])
+      expect(noFile.code, noFile.all).toBe(2)
+      expect(JSON.parse(noFile.stdout)).toMatchObject({
+        outcome: "failed",
+        error: { _tag: "EnvFileError", path: missing }
+      })
+
+      const badKey = "not-base64-but-a-canary-key"
+      const keyed = yield* runCli(["seed", "--format", "json"], {
+        CODER_AIBRIDGE_OPENAI_KEY: openaiKey,
+        CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS: badKey
+      })
+      expect(keyed.code, keyed.all).toBe(2)
+      expect(JSON.parse(keyed.stdout)).toMatchObject({
+        outcome: "failed",
+        error: { _tag: "InvalidConfiguration", variables: ["CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS"] }
+      })
+      expect(keyed.all).not.toContain(badKey)
+    }))
+
   it.scoped("an unquoted value with a long run of spaces parses in linear time (14)", () =>
     Effect.gen(function*() {
       const directory = yield* scratchDirectory
