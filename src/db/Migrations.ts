@@ -58,9 +58,12 @@ const runGuarded = (timeout: Duration.Duration) =>
 
 /**
  * A migration that fails is a defect of the Migrator (`orDie`, its message naming the migration): its SQL
- * error says why.
+ * error says why. So is a failed COMMIT or ROLLBACK of the migrations' transaction.
  */
 const failedMigration = (defect: unknown) => {
+  // @effect/sql also dies when the transaction's COMMIT or ROLLBACK fails: the server went away while
+  // migrating, and the transaction (all of it) with it.
+  if (defect instanceof SqlError) return Option.some(Effect.fail(DatabaseError.fromSqlError("migrate")(defect)))
   if (!(defect instanceof Migrator.MigrationError)) return Option.none()
   const migration = /"([^"]+)"/.exec(defect.message)?.[1]
   const step = migration === undefined ? "migrate" : `migrate (migration ${migration})`

@@ -11,7 +11,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { pool } from "../../../src/db/Database.js"
 import { EmbeddedPostgres } from "../../../src/db/EmbeddedPostgres.js"
-import { migrate } from "../../../src/db/Migrations.js"
+import { migrate, migrationsLock } from "../../../src/db/Migrations.js"
 import { completion, type ProgramResult, start } from "../../support/Program.js"
 import {
   blockSeedWrites,
@@ -59,7 +59,18 @@ const seedWaitsForLock = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.map((rows) => rows[0]?.waiting === true)
   )
 
-const restartDuringSeed = (moment: "while it waits for the lock" | "inside the transaction" | "at a random moment") =>
+/** The seed's migration waits for the migrations lock (held elsewhere), inside its transaction. */
+const migrationWaitsForLock = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql<{ waiting: boolean }>`
+    select exists(select 1 from pg_locks where locktype = 'advisory' and not granted and objsubid = 1
+      and classid = (${String(migrationsLock.id)}::bigint >> 32)::oid
+      and objid = (${String(migrationsLock.id)}::bigint & 4294967295)::oid) as waiting`).pipe(
+    Effect.map((rows) => rows[0]?.waiting === true)
+  )
+
+const restartDuringSeed = (
+  moment: "while it waits for the lock" | "inside the transaction" | "while it migrates" | "at a random moment"
+) =>
   Effect.gen(function*() {
     const dataDir = Path.join(yield* tempDir, "data")
     const env = yield* largeEnvFile("restart", providers)
@@ -72,6 +83,8 @@ const restartDuringSeed = (moment: "while it waits for the lock" | "inside the t
     } else if (moment === "inside the transaction") {
       yield* onServer(first.url, migrate())
       yield* blockSeedWrites(first.url)
+    } else if (moment === "while it migrates") {
+      yield* sessionHolding(first.url, `select pg_advisory_xact_lock(${String(migrationsLock.id)})`)
     }
     const child = start(args, { DATABASE_URL: Redacted.value(first.url) })
     const exited = completion(child)
@@ -80,8 +93,11 @@ const restartDuringSeed = (moment: "while it waits for the lock" | "inside the t
     const untilOrExit = <E, R>(moment: Effect.Effect<void, E, R>) =>
       Effect.raceFirst(
         onServer(first.url, moment),
-        Effect.flatMap(running, (early) =>
-          Effect.dieMessage(`the seed exited ${early.code} before the moment came: ${early.stderr.slice(-1500)}`))
+        Effect.flatMap(
+          running,
+          (early) =>
+            Effect.dieMessage(`the seed exited ${early.code} before the moment came: ${early.stderr.slice(-1500)}`)
+        )
       )
     if (moment === "while it waits for the lock") {
       yield* untilOrExit(waitUntil("the seed waits for the lock", seedWaitsForLock, "90 seconds"))
@@ -89,6 +105,8 @@ const restartDuringSeed = (moment: "while it waits for the lock" | "inside the t
       yield* untilOrExit(
         waitUntil("the seed holds the lock and waits to write", seedBlockedInside("postgres"), "90 seconds")
       )
+    } else if (moment === "while it migrates") {
+      yield* untilOrExit(waitUntil("the seed's migration waits for its lock", migrationWaitsForLock, "90 seconds"))
     } else {
       yield* Effect.sleep(yield* Random.nextIntBetween(300, 4000))
     }
@@ -142,6 +160,12 @@ it.live(
 it.live(
   "PostgreSQL restarted while the seed is inside its transaction: it fails, nothing partial, the next run succeeds",
   () => Effect.map(restartDuringSeed("inside the transaction"), expectDatabaseFailure),
+  { timeout: 180_000 }
+)
+
+it.live(
+  "PostgreSQL restarted while the seed migrates: exit 6 naming the step (the transaction's ROLLBACK dies), the next run succeeds",
+  () => Effect.map(restartDuringSeed("while it migrates"), expectDatabaseFailure),
   { timeout: 180_000 }
 )
 
