@@ -4,6 +4,7 @@
  * the sources: the test setup (globalSetup.ts) rebuilds it first when any of its sources changed, so
  * the CLI tests prove what ships.
  */
+import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -43,3 +44,9 @@ export const completion = (child: ChildProcess): Promise<ProgramResult> =>
 
 export const runProgram = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) =>
   completion(start(args, env))
+
+/** The real program, bounded: a run that hangs fails the test instead of blocking it. */
+export const runBounded = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) =>
+  Effect.promise(() => runProgram(args, env)).pipe(
+    Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`${args.join(" ")} did not end`) })
+  )

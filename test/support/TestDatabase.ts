@@ -14,6 +14,9 @@ export class TestDatabase extends Context.Tag("test/TestDatabase")<TestDatabase,
   readonly name: string
 }>() {}
 
+/** The test database's URL as text, for a child process's environment or arguments. */
+export const urlText = Effect.map(TestDatabase, ({ url }) => Redacted.value(url))
+
 export const adminUrl = () => Redacted.make(inject("adminDatabaseUrl"))
 
 export const layer = (options: PoolOptions = {}) =>

@@ -7,13 +7,13 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect, Fiber, Redacted } from "effect"
+import { Effect, Fiber } from "effect"
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs/promises"
-import * as Os from "node:os"
 import * as Path from "node:path"
-import { completion, start } from "../../support/Program.js"
+import { completion, runBounded, start } from "../../support/Program.js"
 import { runCli } from "../../support/runCli.js"
+import { scratchDirectory } from "../../support/ScratchDirectory.js"
 import { resetDatabase } from "../../support/Seeding.js"
 import { holdSeedLockElsewhere } from "../../support/SeedLockHolder.js"
 import { awaitRow } from "../../support/ServerState.js"
@@ -21,25 +21,12 @@ import * as TestDatabase from "../../support/TestDatabase.js"
 
 const openaiKey = "sk-command-line-canary-000111222333"
 
-const scratchDirectory = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "seed-cli-"))),
-  (directory) => Effect.promise(() => Fs.rm(directory, { recursive: true, force: true }))
-)
-
-const databaseUrl = Effect.map(TestDatabase.TestDatabase, ({ url }) => Redacted.value(url))
-
-/** The real program, bounded: a run that hangs fails the test instead of blocking it. */
-const program = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.promise(() => completion(start(args, env))).pipe(
-    Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`${args.join(" ")} did not end`) })
-  )
-
 layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (it) => {
   it.scoped(
     "--dotenv names a missing file, a directory and a FIFO without a writer: exit 2, at once (13)",
     () =>
       Effect.gen(function*() {
-        const directory = yield* scratchDirectory
+        const directory = yield* scratchDirectory("seed-cli-")
         const fifo = Path.join(directory, "providers.fifo")
         execFileSync("mkfifo", [fifo])
         for (
@@ -49,7 +36,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (
             [fifo, "not a regular file"]
           ] as const
         ) {
-          const outcome = yield* program(["config", "--dotenv", path])
+          const outcome = yield* runBounded(["config", "--dotenv", path])
           expect(outcome.code, outcome.stderr).toBe(2)
           expect(outcome.stderr).toContain(path)
           expect(outcome.stderr).toContain(says)
@@ -60,7 +47,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (
 
   it.scoped("seed --format json prints the failed report when the env file or an encryption key is bad", () =>
     Effect.gen(function*() {
-      const directory = yield* scratchDirectory
+      const directory = yield* scratchDirectory("seed-cli-")
       const missing = Path.join(directory, "missing.env")
       const noFile = yield* runCli(["seed", "--format", "json", "--dotenv", missing])
       expect(noFile.code, noFile.all).toBe(2)
@@ -84,7 +71,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (
 
   it.scoped("an unquoted value with a long run of spaces parses in linear time (14)", () =>
     Effect.gen(function*() {
-      const directory = yield* scratchDirectory
+      const directory = yield* scratchDirectory("seed-cli-")
       const file = Path.join(directory, "spaces.env")
       // 1,000,000 spaces: the quadratic parser needed hours; a linear one a few milliseconds.
       yield* Effect.promise(() =>
@@ -114,7 +101,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (
         const holder = yield* holdSeedLockElsewhere
         const child = start(["seed", "--format", "json", "--lock-timeout", "60s"], {
           CODER_AIBRIDGE_OPENAI_KEY: openaiKey,
-          DATABASE_URL: yield* databaseUrl
+          DATABASE_URL: yield* TestDatabase.urlText
         })
         const done = yield* Effect.fork(Effect.promise(() => completion(child)))
         yield* awaitRow("the program waiting for the seed lock", (sql) =>
@@ -143,7 +130,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (
     () =>
       Effect.gen(function*() {
         yield* resetDatabase
-        const url = yield* databaseUrl
+        const url = yield* TestDatabase.urlText
         const stored = yield* runCli(["seed"], {
           CODER_AIBRIDGE_OPENAI_KEY: "sk-live-aaaa-1111-aaaa-cdef",
           DATABASE_URL: url
@@ -158,7 +145,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (
         expect(warning).toContain("#1 sk-l...cdef")
         expect(warning).toContain("1 not on the other side")
 
-        const directory = yield* scratchDirectory
+        const directory = yield* scratchDirectory("seed-cli-")
         const latin1 = Path.join(directory, "latin1.env")
         yield* Effect.promise(() =>
           Fs.writeFile(
@@ -187,7 +174,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (
         expect(shadowed.all).not.toContain(openaiKey)
 
         // Spawned with stdin at /dev/null: without the check, the wizard waits for an answer forever.
-        const wizard = yield* program(["--wizard"])
+        const wizard = yield* runBounded(["--wizard"])
         expect(wizard.code).toBe(2)
         expect(wizard.stderr).toContain("--wizard")
       }),
@@ -197,7 +184,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the command line", (
   it.effect("adopt --yes names and audits the stored settings fields it drops (17)", () =>
     Effect.gen(function*() {
       yield* resetDatabase
-      const url = yield* databaseUrl
+      const url = yield* TestDatabase.urlText
       const sql = yield* SqlClient.SqlClient
       const env = {
         CODER_AIBRIDGE_BEDROCK_ACCESS_KEY: "AKIACOMMANDLINE00000",

@@ -5,30 +5,17 @@
  */
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Net from "node:net"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { reachableTempDir, remove, until } from "../../support/EmbeddedServers.js"
-import { completion, runProgram, start } from "../../support/Program.js"
+import { completion, runBounded, runProgram, start } from "../../support/Program.js"
 import { runCli } from "../../support/runCli.js"
+import { scratchDirectory } from "../../support/ScratchDirectory.js"
 import { resetDatabase } from "../../support/Seeding.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 import { cli, newKey, providersEnv, withKeys } from "../crypto/Keys.js"
-
-const scratchDirectory = Effect.acquireRelease(
-  Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "seed-review-"))),
-  (directory) => Effect.promise(() => Fs.rm(directory, { recursive: true, force: true }))
-)
-
-const databaseUrl = Effect.map(TestDatabase.TestDatabase, ({ url }) => Redacted.value(url))
-
-/** The real program, bounded: a run that hangs fails the test instead of blocking it. */
-const program = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.promise(() => completion(start(args, env))).pipe(
-    Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`${args.join(" ")} did not end`) })
-  )
 
 const providerCount = Effect.flatMap(
   SqlClient.SqlClient,
@@ -114,12 +101,12 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("review findings", (i
     () =>
       Effect.gen(function*() {
         yield* resetDatabase
-        const directory = yield* scratchDirectory
+        const directory = yield* scratchDirectory("seed-review-")
         const preload = Path.join(directory, "signal-while-loading.cjs")
         yield* Effect.promise(() => Fs.writeFile(preload, signalWhileLoading))
-        const outcome = yield* program(["seed", "--format", "json"], {
+        const outcome = yield* runBounded(["seed", "--format", "json"], {
           CODER_AIBRIDGE_OPENAI_KEY: "sk-review-loading-canary-0001112223",
-          DATABASE_URL: yield* databaseUrl,
+          DATABASE_URL: yield* TestDatabase.urlText,
           NODE_OPTIONS: `--require ${preload}`
         })
         // Observed: the signal is dropped (EarlySignals' listener is removed before the event loop delivers
@@ -168,7 +155,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("review findings", (i
     () =>
       Effect.gen(function*() {
         const password = "review-dbpw-canary-4455667788"
-        const url = new URL(yield* databaseUrl)
+        const url = new URL(yield* TestDatabase.urlText)
         // The separator percent-encoded (`encodeURIComponent("seed:" + password)`, then a password): libpq, and
         // this program, read the user name "seed:<password>".
         const encoded = `postgres://seed%3A${password}:not-the-password@${url.host}${url.pathname}?sslmode=disable`
@@ -212,13 +199,13 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("review findings", (i
     () =>
       Effect.gen(function*() {
         yield* resetDatabase
-        const directory = yield* scratchDirectory
+        const directory = yield* scratchDirectory("seed-review-")
         const file = Path.join(directory, "nul.env")
         yield* Effect.promise(() =>
           Fs.writeFile(file, "CODER_AIBRIDGE_OPENAI_KEY=sk-review-nul-canary\u0000-0001112223\n")
         )
         const outcome = yield* runCli(["seed", "--format", "json", "--dotenv", file], {
-          DATABASE_URL: yield* databaseUrl
+          DATABASE_URL: yield* TestDatabase.urlText
         })
         // Observed: exit 6, `Database step "insert providers, keys and audit rows" failed (SQLSTATE 22P05):
         // unsupported Unicode escape sequence. Fix: check that PostgreSQL runs and the database URL is right`
@@ -234,7 +221,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("review findings", (i
     () =>
       Effect.gen(function*() {
         yield* resetDatabase
-        const url = yield* databaseUrl
+        const url = yield* TestDatabase.urlText
         const base = (password: string) => ({
           CODER_AIBRIDGE_OPENAI_KEY: "sk-review-conflict-canary-00011122",
           CODER_AIBRIDGE_OPENAI_BASE_URL: `https://svc:${password}@proxy.example/v1/`,
@@ -262,9 +249,9 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("review findings", (i
     () =>
       Effect.gen(function*() {
         yield* resetDatabase
-        const url = new URL(yield* databaseUrl)
+        const url = new URL(yield* TestDatabase.urlText)
         const proxy = yield* stallingProxy(new URL(url))
-        const directory = yield* scratchDirectory
+        const directory = yield* scratchDirectory("seed-review-")
         const file = Path.join(directory, "providers.env")
         // Enough providers that the insert is larger than the socket buffers can take.
         const lines = Array.from({ length: 10_000 }, (_, i) =>
@@ -300,7 +287,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("review findings", (i
     () =>
       Effect.gen(function*() {
         yield* resetDatabase
-        const url = yield* databaseUrl
+        const url = yield* TestDatabase.urlText
         const env = (baseUrl: string) => ({
           CODER_AIBRIDGE_OPENAI_KEY: "sk-review-plan-canary-0001112223",
           CODER_AIBRIDGE_OPENAI_BASE_URL: baseUrl,
