@@ -25,15 +25,13 @@ const cipherName = "aes256gcm"
 export const keyDigest = (key: KeyBytes): string =>
   createHash("sha256").update(cipherName, "ascii").update(key).digest("hex").slice(0, 7)
 
-const canonicalBase64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
-
 /**
  * Strict standard base64 with padding, or undefined. Node's decoder is lenient (it skips whitespace and
- * invalid characters, accepts the URL-safe alphabet and missing padding), so the text is checked first
- * and the decoded bytes must re-encode to the same text (which also rejects non-zero padding bits).
+ * invalid characters, accepts the URL-safe alphabet and missing padding), but its encoder writes only
+ * canonical padded base64: a text is strict exactly when its bytes encode back to the same text (which
+ * also rejects non-zero padding bits).
  */
 export const decodeBase64Strict = (text: string): Buffer | undefined => {
-  if (!canonicalBase64.test(text)) return undefined
   const bytes = Buffer.from(text, "base64")
   return bytes.toString("base64") === text ? bytes : undefined
 }

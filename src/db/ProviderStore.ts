@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Redacted, Schema } from "effect"
+import { Effect, Fiber, Option, Redacted, Schema } from "effect"
 import type { AuditRow } from "../audit/Audit.js"
 import type { Insertions } from "../audit/Insertions.js"
 import type { Provider } from "../core/Provider.js"
@@ -100,31 +100,49 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
     Effect.withSpan("ProviderStore.load")
   )
 
-  /** Providers, keys and audit rows in one statement: nothing is sent for an empty batch. */
-  const insert = Effect.fn("ProviderStore.insert")(function*(rows: Insertions) {
-    if (rows.providers.length === 0 && rows.keys.length === 0 && rows.audit.length === 0) return
-    yield* sql`
-      with providers as (
-        insert into ai_providers
-          (id, type, name, display_name, enabled, base_url, settings, settings_key_id, created_at, updated_at)
-        select id, type, name, display_name, enabled, base_url, settings, settings_key_id, created_at, created_at
-        from jsonb_to_recordset(${asJson(rows.providers.map(providerRecord))}::jsonb) as r(
-          id uuid, type ai_provider_type, name text, display_name text, enabled boolean, base_url text,
-          settings text, settings_key_id text, created_at timestamptz)
-      ), keys as (
-        insert into ai_provider_keys (id, provider_id, api_key, api_key_key_id, created_at, updated_at)
-        select id, provider_id, api_key, api_key_key_id, created_at, created_at
-        from jsonb_to_recordset(${asJson(rows.keys.map(keyRecord))}::jsonb) as r(
-          id uuid, provider_id uuid, api_key text, api_key_key_id text, created_at timestamptz)
-      )
-      insert into audit_logs
+  const providersInsert = (rows: ReadonlyArray<NewProviderRow>) =>
+    sql`insert into ai_providers
+        (id, type, name, display_name, enabled, base_url, settings, settings_key_id, created_at, updated_at)
+      select id, type, name, display_name, enabled, base_url, settings, settings_key_id, created_at, created_at
+      from jsonb_to_recordset(${asJson(rows.map(providerRecord))}::jsonb) as r(
+        id uuid, type ai_provider_type, name text, display_name text, enabled boolean, base_url text,
+        settings text, settings_key_id text, created_at timestamptz)`
+
+  const keysInsert = (records: ReadonlyArray<ReturnType<typeof keyRecord>>) =>
+    sql`insert into ai_provider_keys (id, provider_id, api_key, api_key_key_id, created_at, updated_at)
+      select id, provider_id, api_key, api_key_key_id, created_at, created_at
+      from jsonb_to_recordset(${asJson(records)}::jsonb) as r(
+        id uuid, provider_id uuid, api_key text, api_key_key_id text, created_at timestamptz)`
+
+  const auditInsert = (rows: ReadonlyArray<AuditRow>) =>
+    sql`insert into audit_logs
         (id, time, user_id, action, resource_type, resource_id, resource_target, diff, request_id)
       select id, time, user_id, action, resource_type, resource_id, resource_target, diff, request_id
-      from jsonb_to_recordset(${asJson(rows.audit)}::jsonb) as r(
+      from jsonb_to_recordset(${asJson(rows)}::jsonb) as r(
         id uuid, time timestamptz, user_id uuid, action text, resource_type text, resource_id uuid,
-        resource_target text, diff jsonb, request_id uuid)`.pipe(
-      Effect.catchTag("SqlError", failWith("insert providers, keys and audit rows", rows.providers))
-    )
+        resource_target text, diff jsonb, request_id uuid)`
+
+  /**
+   * Providers, keys and audit rows: one statement, or two when keys are sealed. Sealing (AES-GCM per key)
+   * is most of what encryption adds to a first seed, so it runs while PostgreSQL writes the providers and
+   * audit rows; the keys follow in the second statement. Nothing is sent for an empty batch.
+   */
+  const insert = Effect.fn("ProviderStore.insert")(function*(rows: Insertions) {
+    if (rows.providers.length === 0 && rows.keys.length === 0 && rows.audit.length === 0) return
+    const failed = failWith("insert providers, keys and audit rows", rows.providers)
+    if (Option.isNone(encryption.primaryDigest) || rows.keys.length === 0) {
+      yield* sql`with providers as (${providersInsert(rows.providers)}),
+        keys as (${keysInsert(rows.keys.map(keyRecord))})
+        ${auditInsert(rows.audit)}`.pipe(Effect.catchTag("SqlError", failed))
+      return
+    }
+    const providersAndAudit = yield* sql`with providers as (${providersInsert(rows.providers)})
+      ${auditInsert(rows.audit)}`.pipe(Effect.catchTag("SqlError", failed), Effect.fork)
+    // Let the statement go out before the CPU-bound sealing starts.
+    yield* Effect.yieldNow()
+    const keys = rows.keys.map(keyRecord)
+    yield* Fiber.join(providersAndAudit)
+    yield* keysInsert(keys).pipe(Effect.catchTag("SqlError", failed))
   })
 
   /** Rewrites the canonical fields of one provider (adopting the environment's). */
