@@ -16,27 +16,21 @@
  *   npm run bench -- [--database-url postgres://127.0.0.1/...]   (default: an embedded PostgreSQL)
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { SqlClient, Statement } from "@effect/sql"
-import { Effect, Layer, Logger, Option, Redacted, Ref } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Redacted } from "effect"
 import { spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import Pg from "pg"
-import { ensureBuilt } from "../scripts/build.js"
+import { buildLibrary, ensureBuilt } from "../scripts/build.js"
 import { SystemActorId } from "../src/audit/Audit.js"
 import { mask } from "../src/core/Mask.js"
-import { KeyBytes, makeCipher } from "../src/crypto/Cipher.js"
-import { Encryption, make as makeEncryption } from "../src/crypto/Encryption.js"
 import { pool } from "../src/db/Database.js"
 import { migrate } from "../src/db/Migrations.js"
-import { derive } from "../src/env/DesiredProviders.js"
-import { fromVariables } from "../src/env/IndexedConfigProvider.js"
-import { ProviderEnvironment } from "../src/env/ProviderEnvironment.js"
-import { Seeder } from "../src/seed/Seeder.js"
 import { scratchDatabase, scratchServer } from "../support/ScratchDatabase.js"
+import type { Environment } from "./InProcessSeed.js"
 import {
   compare,
   type Comparison,
@@ -55,8 +49,6 @@ const startupRounds = 21
 // ----------------------------------------------------------------------------------------------------
 // Environments
 
-type Environment = Record<string, string>
-
 const environment = (size: number): Environment => {
   const env: Environment = {}
   for (let i = 0; i < size; i++) {
@@ -74,26 +66,6 @@ const median = (values: ReadonlyArray<number>) => {
 
 // ----------------------------------------------------------------------------------------------------
 // The seed, in-process
-
-const environmentLayer = (env: Environment) =>
-  ProviderEnvironment.Default.pipe(Layer.provide(Layer.setConfigProvider(fromVariables(Object.entries(env)))))
-
-/** The seed's log lines are formatted as the program formats them (logfmt), then dropped. */
-const quietLogger = Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, () => undefined))
-
-/** A fresh AES-256 key for the encrypted rows: the seed then seals every key it writes. */
-const benchKey = makeEncryption([makeCipher(KeyBytes(randomBytes(32)))])
-
-/** One seed of `env`, as the program runs it (migrations are current); returns its statements. */
-const seedOnce = (env: Environment, encryption: Layer.Layer<Encryption> = Encryption.plaintext) =>
-  Effect.gen(function*() {
-    const count = yield* Ref.make(0)
-    yield* Effect.flatMap(derive, (desired) => Effect.flatMap(Seeder, (seeder) => seeder.seed(desired))).pipe(
-      Effect.provide(Layer.merge(environmentLayer(env), Seeder.Default.pipe(Layer.provide(encryption)))),
-      Statement.withTransformer((statement) => Effect.as(Ref.update(count, (n) => n + 1), statement))
-    )
-    return yield* Ref.get(count)
-  }).pipe(Effect.provide(quietLogger))
 
 // dbcrypt_keys too: a key registered by an encrypted run would stop the next plaintext one (exit 7).
 const emptyTables = "truncate ai_providers, ai_provider_keys, audit_logs, dbcrypt_keys"
@@ -309,6 +281,8 @@ const withSslDisabled = (url: string) => {
 const main = Effect.gen(function*() {
   const started = performance.now()
   yield* ensureBuilt
+  yield* buildLibrary
+  const { seedOnce, withBenchKey } = yield* Effect.promise(() => import("./InProcessSeed.js"))
   const admin = yield* scratchServer(argument("--database-url"))
   const url = Redacted.value((yield* scratchDatabase(admin, "bench")).url)
   // The plain script's pg never tries TLS; the program would try it first (libpq's default sslmode=prefer,
@@ -358,7 +332,7 @@ const main = Effect.gen(function*() {
         // other's garbage.
         for (let i = 0; i < (size >= 10_000 ? 9 : 41); i++) {
           const plainRun = Effect.flatMap(truncate, () => timed(seedOnce(env)))
-          const encryptedRun = Effect.flatMap(truncate, () => timed(seedOnce(env, Layer.succeed(Encryption, benchKey))))
+          const encryptedRun = Effect.flatMap(truncate, () => timed(seedOnce(env, withBenchKey)))
           if (i % 2 === 0) {
             plainTimes.push(yield* plainRun)
             encryptedTimes.push(yield* encryptedRun)
@@ -520,9 +494,9 @@ range of the per-round figures.
 
 ## Seed against the baseline
 
-"Seed" is the in-process seed as the program runs it: environment (an indexed \`ConfigProvider\`) ->
-desired set -> locked transaction -> load -> decide -> batched inserts -> commit, migrations done
-before. "Baseline" is the same rows through plain \`pg\`: begin, lock, one select, one insert per table,
+"Seed" is the in-process seed as the program runs it, from the compiled library (\`dist/\`, what a server
+that imports the package loads): environment (an indexed \`ConfigProvider\`) -> desired set -> locked
+transaction -> load -> decide -> batched inserts -> commit, migrations done before. "Baseline" is the same rows through plain \`pg\`: begin, lock, one select, one insert per table,
 commit, rows built in a plain loop.
 
 | providers | statements, first seed | statements, no-op restart | seed (ms) | no-op restart (ms) | baseline (ms) | seed / baseline |

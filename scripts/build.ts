@@ -41,7 +41,7 @@ const launcher = Path.join(root, "bin/ai-provider-seed.cjs")
 const runCached = Path.join(root, "scripts/build-run-cached.cjs")
 
 export class BuildError extends Data.TaggedError("BuildError")<{
-  readonly step: "bundle" | "code cache"
+  readonly step: "bundle" | "code cache" | "library"
   readonly reason: string
 }> {
   override get message() {
@@ -229,6 +229,29 @@ export const isFresh = Effect.promise(async () => {
   ]
   const times = await Promise.all(sources.map(mtime))
   return times.every((time) => time !== undefined && time <= built)
+})
+
+/** The library entry (dist/index.js and the modules under it), compiled by tsc: for the in-process bench. */
+export const buildLibrary = Effect.async<void, BuildError>((resume) => {
+  const child = spawn(process.execPath, [
+    Path.join(root, "node_modules/typescript/bin/tsc"),
+    "-p",
+    Path.join(root, "tsconfig.build.json")
+  ], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+  let output = ""
+  const collect = (chunk: Buffer) => (output += chunk.toString("utf8"))
+  child.stdout.on("data", collect)
+  child.stderr.on("data", collect)
+  child.once("close", (code) =>
+    resume(
+      code === 0 ? Effect.void : Effect.fail(
+        new BuildError({
+          step: "library",
+          reason: `tsc exited ${code}: ${output.trim().split("\n").slice(0, 5).join(" ")}`
+        })
+      )
+    ))
+  return Effect.sync(() => child.kill("SIGKILL"))
 })
 
 /** Builds unless fresh: for the test setup and the bench. */
