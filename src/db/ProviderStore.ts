@@ -54,6 +54,21 @@ const decodeProviderRows = Schema.decodeUnknown(Schema.Array(ProviderRow))
 /** The rows as the jsonb parameter of one statement; secrets revealed (or sealed) for the statement only. */
 const asJson = (rows: ReadonlyArray<object>) => JSON.stringify(rows)
 
+/**
+ * A timestamp as ISO text, converted once per instant: the rows of a batch share their stamp's one Date,
+ * and `Date.toJSON` on every row was half the time of serializing a batch.
+ */
+const isoText = (() => {
+  let instant: Date | undefined
+  let text = ""
+  return (date: Date): string => {
+    if (date !== instant) [instant, text] = [date, date.toISOString()]
+    return text
+  }
+})()
+
+const auditRecord = (row: AuditRow) => ({ ...row, time: isoText(row.time) })
+
 export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Service) => {
   /** The settings column and its key id: the JSON sealed with the primary key, NULL without settings. */
   const sealedSettings = (provider: Provider) => {
@@ -70,12 +85,12 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
     ...sealedSettings(row.provider),
     display_name: row.display_name,
     enabled: row.enabled,
-    created_at: row.created_at
+    created_at: isoText(row.created_at)
   })
 
   const keyRecord = (row: NewKeyRow) => {
     const sealed = encryption.encrypt(Redacted.value(row.api_key))
-    return { ...row, api_key: sealed.value, api_key_key_id: sealed.keyId }
+    return { ...row, api_key: sealed.value, api_key_key_id: sealed.keyId, created_at: isoText(row.created_at) }
   }
 
   const decodeRows = (rows: ReadonlyArray<unknown>) =>
@@ -118,7 +133,7 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
     sql`insert into audit_logs
         (id, time, user_id, action, resource_type, resource_id, resource_target, diff, request_id)
       select id, time, user_id, action, resource_type, resource_id, resource_target, diff, request_id
-      from jsonb_to_recordset(${asJson(rows)}::jsonb) as r(
+      from jsonb_to_recordset(${asJson(rows.map(auditRecord))}::jsonb) as r(
         id uuid, time timestamptz, user_id uuid, action text, resource_type text, resource_id uuid,
         resource_target text, diff jsonb, request_id uuid)`
 

@@ -128,24 +128,20 @@ const readEnvFile = (path: string) =>
  */
 const warnShadowed = (path: string, fromFile: ReadonlyMap<string, string>, current: ConfigProvider.ConfigProvider) => {
   const plain = IndexedConfigProvider.variables(current)
-  const emptyInEnvironment = (name: string) =>
-    plain === undefined
-      ? Effect.withConfigProvider(Config.option(Config.string(name)), current).pipe(
+  const set = Array.from(fromFile.keys()).filter((name) => fromFile.get(name) !== "")
+  const shadowed = plain === undefined
+    ? Effect.filter(set, (name) =>
+      Effect.withConfigProvider(Config.option(Config.string(name)), current).pipe(
         Effect.map((value) => Option.getOrUndefined(value) === ""),
         Effect.orElseSucceed(() => false)
-      )
-      : Effect.succeed(plain.get(name) === "")
-  return Effect.forEach(
-    Array.from(fromFile).filter(([, value]) => value !== ""),
-    ([name]) =>
-      Effect.flatMap(emptyInEnvironment(name), (empty) =>
-        empty
-          ? Effect.logWarning(
-            `${name} is set but empty in the environment, which wins over its value in ${path}: the value in the file is not used (unset ${name}, or remove it from the file)`
-          )
-          : Effect.void),
-    { discard: true }
-  )
+      ))
+    // The program's own provider: a plain filter, as the file may hold 150,000 variables.
+    : Effect.succeed(set.filter((name) => plain.get(name) === ""))
+  return Effect.flatMap(shadowed, (names) =>
+    Effect.forEach(names, (name) =>
+      Effect.logWarning(
+        `${name} is set but empty in the environment, which wins over its value in ${path}: the value in the file is not used (unset ${name}, or remove it from the file)`
+      ), { discard: true }))
 }
 
 /**

@@ -36,18 +36,28 @@ const variablesOf = new WeakMap<ConfigProvider.ConfigProvider, ReadonlyMap<strin
 export const variables = (provider: ConfigProvider.ConfigProvider): ReadonlyMap<string, string> | undefined =>
   variablesOf.get(provider)
 
-/** The provider for these variables; unset (undefined) values are left out, as in the environment. */
+/**
+ * The provider for these variables; unset (undefined) values are left out, as in the environment. Nothing
+ * is built up front: the program reads its provider variables from the map itself (`variables`), so the
+ * tree is built on the first enumeration, and each value loads through a `fromMap` of its one variable
+ * (a `fromMap` of them all would copy and re-split every name at once: 150,000 for 50,000 providers).
+ */
 export const fromVariables = (
   variables: Iterable<readonly [string, string | undefined]>
 ): ConfigProvider.ConfigProvider => {
   const map = new Map<string, string>()
   for (const [name, value] of variables) if (value !== undefined) map.set(name, value)
-  const root = treeOf(map.keys())
-  const values = ConfigProvider.fromMap(map, { pathDelim })
+  let root: Node | undefined
   const provider = ConfigProvider.fromFlat(ConfigProvider.makeFlat({
-    load: (path, primitive, split) => values.flattened.load(path, primitive, split),
+    load: (path, primitive, split) => {
+      const name = path.join(pathDelim)
+      const value = map.get(name)
+      return ConfigProvider.fromMap(new Map(value === undefined ? [] : [[name, value]]), { pathDelim }).flattened
+        .load(path, primitive, split)
+    },
     enumerateChildren: (path) =>
       Effect.sync(() => {
+        root ??= treeOf(map.keys())
         let node: Node | undefined = root
         for (const segment of path) node = node?.children.get(segment)
         return HashSet.fromIterable(node?.children.keys() ?? [])

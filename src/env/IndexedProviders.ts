@@ -9,7 +9,6 @@ import {
   indexedPrefix,
   indexedVariable,
   isSet,
-  lookup,
   namesOf,
   type SetVariable,
   text,
@@ -39,10 +38,16 @@ export interface IndexedProviders {
   readonly warnings: ReadonlyArray<string>
 }
 
-/** Splits `CODER_AIBRIDGE_PROVIDER_<N>_<FIELD>` names into indices, failing on a non-numeric index. */
+/** The set variables of one index, by field (known fields only). */
+type IndexVariables = Map<string, SetVariable>
+
+/**
+ * Splits `CODER_AIBRIDGE_PROVIDER_<N>_<FIELD>` names into indices, failing on a non-numeric index, and
+ * groups the variables by index: one pass over the names, none per field.
+ */
 const indicesOf = (variables: Variables) =>
   Either.gen(function*() {
-    const indices = new Set<number>()
+    const indices = new Map<number, IndexVariables>()
     const warnings: Array<string> = []
     const names = Array.from(variables.keys()).filter((name) => name.startsWith(indexedPrefix)).sort()
     for (const variable of names) {
@@ -70,14 +75,19 @@ const indicesOf = (variables: Variables) =>
           })
         )
       }
-      indices.add(Number(index))
+      const number = Number(index)
+      const fields = indices.get(number) ?? new Map()
+      indices.set(number, fields)
+      const value = variables.get(variable)
       if (!knownFields.has(field)) {
         warnings.push(
           `${variable} ignored: unknown field ${JSON.stringify(field)} (known fields: ${indexedFields.join(", ")})`
         )
+      } else if (value !== undefined) {
+        fields.set(field, { variable, value })
       }
     }
-    const sorted = Array.from(indices).sort((a, b) => a - b)
+    const sorted = Array.from(indices.keys()).sort((a, b) => a - b)
     const missing = sorted.findIndex((index, position) => index !== position)
     if (missing !== -1) {
       return yield* Either.left(
@@ -91,7 +101,7 @@ const indicesOf = (variables: Variables) =>
         })
       )
     }
-    return { count: sorted.length, warnings }
+    return { byIndex: sorted.map((index) => indices.get(index) ?? new Map()), warnings }
   })
 
 /** KEYS: a comma-separated list, items trimmed, no empty item, no duplicate, at most `maxKeys`. */
@@ -123,9 +133,10 @@ type Parsed =
   | { readonly _tag: "Provider"; readonly provider: DesiredProvider; readonly warnings: ReadonlyArray<string> }
   | { readonly _tag: "Skipped"; readonly skipped: SkippedProvider; readonly warning: string }
 
-const parseProvider = (variables: Variables, index: number) =>
+const parseProvider = (index: number, set: IndexVariables) =>
   Either.gen(function*() {
-    const get = (field: Field): Variable => lookup(variables, indexedVariable(index, field))
+    const get = (field: Field): Variable =>
+      set.get(field) ?? { variable: indexedVariable(index, field), value: undefined }
     const type = get("TYPE")
     const nameVariable = get("NAME")
     if (!isSet(type)) {
@@ -214,12 +225,12 @@ const parseProvider = (variables: Variables, index: number) =>
 /** The indexed `CODER_AIBRIDGE_PROVIDER_<N>_<FIELD>` providers (SPEC §1.2), in index order. */
 export const indexedProviders = (variables: Variables) =>
   Either.gen(function*() {
-    const { count, warnings } = yield* indicesOf(variables)
+    const { byIndex, warnings } = yield* indicesOf(variables)
     const providers: Array<IndexedProvider> = []
     const skipped: Array<SkippedProvider> = []
     const allWarnings = [...warnings]
-    for (let index = 0; index < count; index++) {
-      const parsed = yield* parseProvider(variables, index)
+    for (const [index, set] of byIndex.entries()) {
+      const parsed = yield* parseProvider(index, set)
       if (parsed._tag === "Skipped") {
         skipped.push(parsed.skipped)
         allWarnings.push(parsed.warning)
