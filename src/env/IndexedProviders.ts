@@ -2,7 +2,7 @@ import { Array as Arr, Either, Redacted } from "effect"
 import { InvalidConfiguration } from "../core/Errors.js"
 import { defaultBaseUrls, DesiredProvider, isProviderType, SkippedProvider } from "../core/Provider.js"
 import { isValidProviderName, providerNameRule } from "../core/ProviderName.js"
-import { bedrockRule, bedrockVariables } from "./BedrockRule.js"
+import { type BedrockOutcome, bedrockRule, bedrockVariables } from "./BedrockRule.js"
 import {
   bedrockSuffix,
   indexedFields,
@@ -41,52 +41,63 @@ export interface IndexedProviders {
 /** The set variables of one index, by field (known fields only). */
 type IndexVariables = Map<string, SetVariable>
 
+/** An indexed variable's name that has no valid index: why, and how to rename it. */
+const invalidIndex = (variable: string, index: string, field: string): InvalidConfiguration | undefined =>
+  !decimalIndex.test(index)
+    ? new InvalidConfiguration({
+      variables: [variable],
+      rule: `the index ${
+        JSON.stringify(index)
+      } is not a decimal number (indexed variables are named ${indexedPrefix}<N>_<FIELD> with N = 0, 1, 2, ... without leading zeros)`,
+      fix: `rename it with a numeric index, for example ${indexedVariable(0, field === "" ? "TYPE" : field)}`
+    })
+    : index.length > maxIndexDigits
+    ? new InvalidConfiguration({
+      variables: [variable],
+      rule: `the index ${index} is too large: indexed providers are numbered 0, 1, 2, ... without gaps`,
+      fix: `renumber the ${indexedPrefix}<N>_* variables from 0 without gaps`
+    })
+    : undefined
+
+const byName = <A extends { readonly variable: string }>(a: A, b: A) =>
+  a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0
+
 /**
  * Splits `CODER_AIBRIDGE_PROVIDER_<N>_<FIELD>` names into indices, failing on a non-numeric index, and
- * groups the variables by index: one pass over the names, none per field.
+ * groups the variables by index: one pass over the names, none per field, and no sort of them all
+ * (only what is reported is put in name order, so the first bad name is the same whatever the order).
  */
 const indicesOf = (variables: Variables) =>
   Either.gen(function*() {
     const indices = new Map<number, IndexVariables>()
-    const warnings: Array<string> = []
-    const names = Array.from(variables.keys()).filter((name) => name.startsWith(indexedPrefix)).sort()
-    for (const variable of names) {
+    const invalid: Array<{ readonly variable: string; readonly error: InvalidConfiguration }> = []
+    const unknown: Array<{ readonly variable: string; readonly warning: string }> = []
+    for (const [variable, value] of variables) {
+      if (!variable.startsWith(indexedPrefix)) continue
       const rest = variable.slice(indexedPrefix.length)
       const separator = rest.indexOf("_")
       const index = separator === -1 ? rest : rest.slice(0, separator)
       const field = separator === -1 ? "" : rest.slice(separator + 1)
-      if (!decimalIndex.test(index)) {
-        return yield* Either.left(
-          new InvalidConfiguration({
-            variables: [variable],
-            rule: `the index ${
-              JSON.stringify(index)
-            } is not a decimal number (indexed variables are named ${indexedPrefix}<N>_<FIELD> with N = 0, 1, 2, ... without leading zeros)`,
-            fix: `rename it with a numeric index, for example ${indexedVariable(0, field === "" ? "TYPE" : field)}`
-          })
-        )
-      }
-      if (index.length > maxIndexDigits) {
-        return yield* Either.left(
-          new InvalidConfiguration({
-            variables: [variable],
-            rule: `the index ${index} is too large: indexed providers are numbered 0, 1, 2, ... without gaps`,
-            fix: `renumber the ${indexedPrefix}<N>_* variables from 0 without gaps`
-          })
-        )
+      const error = invalidIndex(variable, index, field)
+      if (error !== undefined) {
+        invalid.push({ variable, error })
+        continue
       }
       const number = Number(index)
       const fields = indices.get(number) ?? new Map()
       indices.set(number, fields)
-      const value = variables.get(variable)
-      if (!knownFields.has(field)) {
-        warnings.push(
-          `${variable} ignored: unknown field ${JSON.stringify(field)} (known fields: ${indexedFields.join(", ")})`
-        )
-      } else if (value !== undefined) {
+      if (knownFields.has(field)) {
         fields.set(field, { variable, value })
+      } else {
+        const warning = `${variable} ignored: unknown field ${JSON.stringify(field)} (known fields: ${
+          indexedFields.join(", ")
+        })`
+        unknown.push({ variable, warning })
       }
     }
+    const firstInvalid = invalid.sort(byName)[0]
+    if (firstInvalid !== undefined) return yield* Either.left(firstInvalid.error)
+    const warnings = unknown.sort(byName).map(({ warning }) => warning)
     const sorted = Array.from(indices.keys()).sort((a, b) => a - b)
     const missing = sorted.findIndex((index, position) => index !== position)
     if (missing !== -1) {
@@ -128,6 +139,8 @@ const parseKeyList = (keys: SetVariable) => {
   }
   return Either.right(items.map((item) => Redacted.make(item)))
 }
+
+const withoutBedrock: BedrockOutcome = { bedrock: null, source: [], warnings: [] }
 
 type Parsed =
   | { readonly _tag: "Provider"; readonly provider: DesiredProvider; readonly warnings: ReadonlyArray<string> }
@@ -194,7 +207,7 @@ const parseProvider = (index: number, set: IndexVariables) =>
       : isSet(key)
       ? [key.value]
       : []
-    const bedrockSet = namesOf(bedrockFields.map(get))
+    const bedrockSet = bedrockFields.flatMap((field) => set.get(field)?.variable ?? [])
     if (typeName !== "anthropic" && Arr.isNonEmptyArray(bedrockSet)) {
       return yield* Either.left(
         new InvalidConfiguration({
@@ -206,7 +219,10 @@ const parseProvider = (index: number, set: IndexVariables) =>
         })
       )
     }
-    const bedrock = yield* bedrockRule(bedrockVariables((field) => get(bedrockSuffix(field) as Field)), [key, keyList])
+    // Without any BEDROCK_* variable the rule has nothing to say: skipped, as it is for nearly every provider.
+    const bedrock = Arr.isNonEmptyArray(bedrockSet)
+      ? yield* bedrockRule(bedrockVariables((field) => get(bedrockSuffix(field) as Field)), [key, keyList])
+      : withoutBedrock
     const baseUrl = get("BASE_URL")
     return {
       _tag: "Provider",

@@ -5,8 +5,12 @@
 import { Redacted } from "effect"
 import { type BedrockField, bedrockFields } from "../core/Provider.js"
 
+const bedrockSuffixes = Object.fromEntries(
+  bedrockFields.map((field) => [field, `BEDROCK_${field.toUpperCase()}`])
+) as Record<BedrockField, string>
+
 /** `access_key` -> `BEDROCK_ACCESS_KEY`: the Bedrock part of both the legacy and the indexed names. */
-export const bedrockSuffix = (field: BedrockField): string => `BEDROCK_${field.toUpperCase()}`
+export const bedrockSuffix = (field: BedrockField): string => bedrockSuffixes[field]
 
 const legacyPrefix = "CODER_AIBRIDGE_"
 
