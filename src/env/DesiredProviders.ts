@@ -14,7 +14,8 @@ const identical = (a: DesiredProvider, b: DesiredProvider): boolean => equivalen
  * file or a server's ConfigProvider can): named here, before anything is written.
  */
 const withoutNul = (variables: Variables): Either.Either<void, InvalidConfiguration> => {
-  const named = Array.from(variables).flatMap(([name, value]) => Redacted.value(value).includes("\u0000") ? [name] : [])
+  const named: Array<string> = []
+  for (const [name, value] of variables) if (Redacted.value(value).includes("\u0000")) named.push(name)
   return Arr.isNonEmptyArray(named)
     ? Either.left(
       new InvalidConfiguration({

@@ -1,4 +1,4 @@
-import { Config, Effect, HashMap, Option, Redacted } from "effect"
+import { Config, Effect, HashMap, Iterable, Option, Redacted } from "effect"
 import type { ConfigError } from "effect"
 import * as IndexedConfigProvider from "./IndexedConfigProvider.js"
 import { indexedPrefix, legacyVariableNames, type Variables, variablesOf } from "./ProviderVariables.js"
@@ -38,10 +38,10 @@ const indexedNames = (
   })
 
 /** The provider variables among plain ones, in one pass: for the program's own ConfigProvider. */
-const fromPlain = (plain: ReadonlyMap<string, string>): Variables => {
-  const legacy: ReadonlySet<string> = new Set(legacyVariableNames)
-  return variablesOf(Array.from(plain).filter(([name]) => legacy.has(name) || name.startsWith(indexedPrefix)))
-}
+const legacy: ReadonlySet<string> = new Set(legacyVariableNames)
+
+const fromPlain = (plain: ReadonlyMap<string, string>): Variables =>
+  variablesOf(Iterable.filter(plain, ([name]) => legacy.has(name) || name.startsWith(indexedPrefix)))
 
 /** Through any ConfigProvider, by walking its tree: for servers and tests (`fromEnv`, `fromMap`, ...). */
 const walk = Effect.gen(function*() {
