@@ -6,13 +6,18 @@
  * (a password with a raw `@` or `/`) is exactly where credentials hide.
  */
 
-/** Substrings of parameter names that mark their values as secret (`x-api-key`, `client_secret`, `X-Amz-Signature`, ...). */
+/**
+ * Substrings of parameter names that mark their values as secret (`x-api-key`, `client_secret`,
+ * `X-Amz-Signature`, `pw`, an OAuth `code`, ...). A harmless parameter caught by them is only shown as `***`.
+ */
 const secretWords = [
   "key",
   "token",
   "secret",
   "pass",
-  "pwd",
+  "pw",
+  "code",
+  "otp",
   "sig",
   "auth",
   "credential",
