@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Fiber, Option, Redacted, Schema } from "effect"
+import { Effect, Fiber, Iterable, Option, Redacted, Schema } from "effect"
 import type { AuditRow } from "../audit/Audit.js"
 import type { Insertions } from "../audit/Insertions.js"
 import type { Provider } from "../core/Provider.js"
@@ -138,26 +138,56 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
         resource_target text, diff jsonb, request_id uuid)`
 
   /**
-   * Providers, keys and audit rows: one statement, or two when keys are sealed. Sealing (AES-GCM per key)
-   * is most of what encryption adds to a first seed, so it runs while PostgreSQL writes the providers and
-   * audit rows; the keys follow in the second statement. Nothing is sent for an empty batch.
+   * The statements that write one batch, each built (rows sealed and serialized) only when its thunk is
+   * called: one statement, or two when keys are sealed (providers and audit rows, then the keys), so that
+   * sealing, most of what encryption adds to a first seed, is done while the server writes the first.
    */
-  const insert = Effect.fn("ProviderStore.insert")(function*(rows: Insertions) {
-    if (rows.providers.length === 0 && rows.keys.length === 0 && rows.audit.length === 0) return
+  const statementsOf = (rows: Insertions): ReadonlyArray<() => Effect.Effect<unknown, StoreError>> => {
+    if (rows.providers.length === 0 && rows.keys.length === 0 && rows.audit.length === 0) return []
     const failed = failWith("insert providers, keys and audit rows", rows.providers)
     if (Option.isNone(encryption.primaryDigest) || rows.keys.length === 0) {
-      yield* sql`with providers as (${providersInsert(rows.providers)}),
-        keys as (${keysInsert(rows.keys.map(keyRecord))})
-        ${auditInsert(rows.audit)}`.pipe(Effect.catchTag("SqlError", failed))
-      return
+      return [() =>
+        sql`with providers as (${providersInsert(rows.providers)}),
+          keys as (${keysInsert(rows.keys.map(keyRecord))})
+          ${auditInsert(rows.audit)}`.pipe(Effect.catchTag("SqlError", failed))]
     }
-    const providersAndAudit = yield* sql`with providers as (${providersInsert(rows.providers)})
-      ${auditInsert(rows.audit)}`.pipe(Effect.catchTag("SqlError", failed), Effect.fork)
-    // Let the statement go out before the CPU-bound sealing starts.
-    yield* Effect.yieldNow()
-    const keys = rows.keys.map(keyRecord)
-    yield* Fiber.join(providersAndAudit)
-    yield* keysInsert(keys).pipe(Effect.catchTag("SqlError", failed))
+    return [
+      () =>
+        sql`with providers as (${providersInsert(rows.providers)})
+          ${auditInsert(rows.audit)}`.pipe(Effect.catchTag("SqlError", failed)),
+      () => keysInsert(rows.keys.map(keyRecord)).pipe(Effect.catchTag("SqlError", failed))
+    ]
+  }
+
+  /**
+   * Runs statements one after another, building each while the server runs the one before: the program's
+   * own work (rows, masks, sealing, JSON) overlaps the server's instead of adding to it. One statement is
+   * in flight at a time, so the first failure is the one reported and nothing is sent after it.
+   */
+  const pipelined = (builds: Iterable<() => Effect.Effect<unknown, StoreError>>) =>
+    Effect.gen(function*() {
+      let inFlight: Fiber.RuntimeFiber<unknown, StoreError> | undefined
+      for (const build of builds) {
+        const statement = build()
+        if (inFlight !== undefined) yield* Fiber.join(inFlight)
+        inFlight = yield* Effect.fork(statement)
+        // Let the statement go out before the next one is built.
+        yield* Effect.yieldNow()
+      }
+      if (inFlight !== undefined) yield* Fiber.join(inFlight)
+    })
+
+  /** Providers, keys and audit rows of one batch. Nothing is sent for an empty batch. */
+  const insert = Effect.fn("ProviderStore.insert")(function*(rows: Insertions) {
+    yield* pipelined(statementsOf(rows))
+  })
+
+  /**
+   * Batch after batch (each made by its thunk only when its turn comes), every one built while the server
+   * writes the one before: a first seed of thousands of providers sends them a part at a time.
+   */
+  const insertAll = Effect.fn("ProviderStore.insertAll")(function*(batches: Iterable<() => Insertions>) {
+    yield* pipelined(Iterable.flatMap(batches, (batch) => statementsOf(batch())))
   })
 
   /** Rewrites the canonical fields of one provider (adopting the environment's). */
@@ -196,7 +226,7 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
 
   const insertAudit = (rows: ReadonlyArray<AuditRow>) => insert({ providers: [], keys: [], audit: rows })
 
-  return { load, insert, insertAudit, updateConfiguration, setDeleted, deleteKeys }
+  return { load, insert, insertAll, insertAudit, updateConfiguration, setDeleted, deleteKeys }
 }
 
 /**

@@ -41,10 +41,11 @@ class DryRunRollback extends Data.TaggedError("DryRunRollback")<{ readonly repor
 
 /**
  * Missing providers written per statement (with their keys and audit rows, about 1.3 kB of JSON each):
- * up to this many, one statement; beyond, the rows are built and sent a part at a time, so the statement
- * text and the driver's buffer for it never hold all of a first seed of 50,000.
+ * up to this many, one statement; beyond, the rows are built and sent a part at a time, each part built
+ * while the server writes the one before (`ProviderStore.insertAll`), so the statement text and the
+ * driver's buffer for it never hold all of a first seed of 50,000.
  */
-const providersPerStatement = 2000
+const providersPerStatement = 500
 
 const actionOf = {
   insert: "inserted",
@@ -174,12 +175,10 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
         }, true)
         const missing = decisions.flatMap((decision) => decision.action === "insert" ? [decision.provider] : [])
         if (options.dryRun !== true && missing.length > 0) {
-          yield* Effect.flatMap(stamp, (now) =>
-            Effect.forEach(
-              Arr.chunksOf(missing, providersPerStatement),
-              (part) => store.insert(insertionsFor(now, part, requestId)),
-              { discard: true }
-            )).pipe(Effect.withSpan("Seed.write"))
+          const now = yield* stamp
+          yield* store.insertAll(
+            Arr.chunksOf(missing, providersPerStatement).map((part) => () => insertionsFor(now, part, requestId))
+          ).pipe(Effect.withSpan("Seed.write"))
         }
         yield* logDecisions(report)
         return options.dryRun === true ? yield* new DryRunRollback({ report }) : report

@@ -5,6 +5,7 @@
  */
 import { type Duration, Effect, Layer, Redacted, Ref } from "effect"
 import type { AuditRow } from "../../src/audit/Audit.js"
+import type { Insertions } from "../../src/audit/Insertions.js"
 import { Encryption, make as makeEncryption } from "../../src/crypto/Encryption.js"
 import type { LockHolder } from "../../src/db/AdvisoryLock.js"
 import type { DatabaseError } from "../../src/db/DatabaseError.js"
@@ -68,6 +69,26 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
         faults.failOn?.method === method ? Effect.fail(faults.failOn.error) : Effect.void
       )
     const update = (f: (s: State) => State) => Ref.update(state, f)
+    const insert = (rows: Insertions) =>
+      Effect.zipRight(
+        call("insert"),
+        update((s) => ({
+          ...s,
+          providers: [
+            ...s.providers,
+            ...rows.providers.map(({ provider, ...row }) => ({
+              ...row,
+              type: provider.type,
+              name: provider.name,
+              base_url: provider.base_url,
+              settings: settingsText(provider.bedrock),
+              deleted: false
+            }))
+          ],
+          keys: [...s.keys, ...rows.keys.map((key) => ({ ...key, api_key: Redacted.value(key.api_key) }))],
+          audit: [...s.audit, ...rows.audit]
+        }))
+      )
     const store = ProviderStore.make({
       load: Effect.zipRight(
         call("load"),
@@ -82,26 +103,9 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
             })
           }))
       ),
-      insert: (rows) =>
-        Effect.zipRight(
-          call("insert"),
-          update((s) => ({
-            ...s,
-            providers: [
-              ...s.providers,
-              ...rows.providers.map(({ provider, ...row }) => ({
-                ...row,
-                type: provider.type,
-                name: provider.name,
-                base_url: provider.base_url,
-                settings: settingsText(provider.bedrock),
-                deleted: false
-              }))
-            ],
-            keys: [...s.keys, ...rows.keys.map((key) => ({ ...key, api_key: Redacted.value(key.api_key) }))],
-            audit: [...s.audit, ...rows.audit]
-          }))
-        ),
+      insert,
+      // One call per batch, as the store sends one statement (or two) per batch.
+      insertAll: (batches) => Effect.forEach(batches, (batch) => insert(batch()), { discard: true }),
       insertAudit: (rows) =>
         Effect.zipRight(call("insertAudit"), update((s) => ({ ...s, audit: [...s.audit, ...rows] }))),
       updateConfiguration: (id, provider) =>

@@ -207,7 +207,7 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("seed on PostgreSQL",
     }))
 
   it.effect(
-    "a first seed of 4,500 providers is written 2,000 at a time in its one transaction: a failing last part leaves nothing",
+    "a first seed of 4,500 providers is written 500 at a time in its one transaction: a failing last part leaves nothing",
     () =>
       Effect.gen(function*() {
         yield* resetDatabase
@@ -225,16 +225,16 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("seed on PostgreSQL",
             statement
           )
         )
-        // PostgreSQL refuses the third insert statement, once two parts (4,000 providers) are in.
-        yield* sql.unsafe(`create or replace function refuse_third_part() returns trigger language plpgsql as $$
+        // PostgreSQL refuses the last insert statement (the ninth), once eight parts (4,000 providers) are in.
+        yield* sql.unsafe(`create or replace function refuse_last_part() returns trigger language plpgsql as $$
         begin
           if (select count(*) from ai_providers) >= 4000 then raise exception 'the test refuses this part'; end if;
           return null;
         end $$`)
-        yield* sql`drop trigger if exists refuse_third_part on ai_providers`
-        yield* sql`create trigger refuse_third_part before insert on ai_providers
-        for each statement execute function refuse_third_part()`
-        const dropTrigger = sql`drop function refuse_third_part() cascade`.pipe(Effect.orDie)
+        yield* sql`drop trigger if exists refuse_last_part on ai_providers`
+        yield* sql`create trigger refuse_last_part before insert on ai_providers
+        for each statement execute function refuse_last_part()`
+        const dropTrigger = sql`drop function refuse_last_part() cascade`.pipe(Effect.orDie)
         // Outcomes as short strings: a failing assertion must not diff a report of 4,500 providers.
         const outcome = Effect.match({
           onFailure: (error: { readonly _tag: string; readonly message: string }) => `${error._tag}: ${error.message}`,
@@ -243,13 +243,13 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("seed on PostgreSQL",
         })
         const failed = yield* runSeed(env).pipe(countingInserts, outcome, Effect.ensuring(dropTrigger))
         expect(failed).toMatch(/^DatabaseError: .*the test refuses this part/)
-        expect(yield* Ref.get(inserts)).toBe(3)
+        expect(yield* Ref.get(inserts)).toBe(9)
         const empty = yield* snapshot
         expect([empty.providers.length, empty.keys.length, empty.audit.length]).toEqual([0, 0, 0])
 
         yield* Ref.set(inserts, 0)
         expect(yield* runSeed(env).pipe(countingInserts, outcome)).toBe("applied, 4500 inserted")
-        expect(yield* Ref.get(inserts)).toBe(3)
+        expect(yield* Ref.get(inserts)).toBe(9)
         const state = yield* snapshot
         expect([state.providers.length, state.keys.length, state.audit.length]).toEqual([4500, 4500, 9000])
         expect(new Set(state.audit.map((row) => row.request_id)).size).toBe(1)
