@@ -138,31 +138,52 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
         resource_target text, diff jsonb, request_id uuid)`
 
   /**
-   * The statements that write one batch, each built (rows sealed and serialized) only when its thunk is
-   * called: one statement, or two when keys are sealed (providers and audit rows, then the keys), so that
-   * sealing, most of what encryption adds to a first seed, is done while the server writes the first.
+   * Providers, keys and audit rows in one statement (all but the last insert as CTEs), leaving out what
+   * is empty; nothing is sent when all three are.
    */
-  const statementsOf = (rows: Insertions): ReadonlyArray<() => Effect.Effect<unknown, StoreError>> => {
-    if (rows.providers.length === 0 && rows.keys.length === 0 && rows.audit.length === 0) return []
-    const failed = failWith("insert providers, keys and audit rows", rows.providers)
-    if (Option.isNone(encryption.primaryDigest) || rows.keys.length === 0) {
-      return [() =>
-        sql`with providers as (${providersInsert(rows.providers)}),
-          keys as (${keysInsert(rows.keys.map(keyRecord))})
-          ${auditInsert(rows.audit)}`.pipe(Effect.catchTag("SqlError", failed))]
-    }
-    return [
-      () =>
-        sql`with providers as (${providersInsert(rows.providers)})
-          ${auditInsert(rows.audit)}`.pipe(Effect.catchTag("SqlError", failed)),
-      () => keysInsert(rows.keys.map(keyRecord)).pipe(Effect.catchTag("SqlError", failed))
+  const write = (
+    providers: ReadonlyArray<NewProviderRow>,
+    keys: ReadonlyArray<NewKeyRow>,
+    audit: ReadonlyArray<AuditRow>
+  ): Effect.Effect<unknown, StoreError> => {
+    const inserts = [
+      ...(providers.length === 0 ? [] : [providersInsert(providers)]),
+      ...(keys.length === 0 ? [] : [keysInsert(keys.map(keyRecord))]),
+      ...(audit.length === 0 ? [] : [auditInsert(audit)])
     ]
+    const last = inserts.pop()
+    if (last === undefined) return Effect.void
+    const statement = inserts.length === 0
+      ? last
+      : sql`with ${sql.csv(inserts.map((insert, i) => sql`${sql(`write_${i}`)} as (${insert})`))} ${last}`
+    return statement.pipe(Effect.catchTag("SqlError", failWith("insert providers, keys and audit rows", providers)))
+  }
+
+  /**
+   * The statements that write the batches, each built (rows made, keys sealed, JSON serialized) only when
+   * its thunk is called, which `pipelined` does while the server runs the statement before. Plaintext: one
+   * statement per batch. Sealed keys (AES-GCM per key, most of what encryption adds to a first seed) go
+   * one statement later: each statement writes its batch's providers and audit rows and the keys of the
+   * batch before, sealed while the server wrote that batch, and a last statement writes the last keys.
+   */
+  const statementsOf = (batches: Iterable<() => Insertions>) => {
+    const sealing = Option.isSome(encryption.primaryDigest)
+    let heldKeys: ReadonlyArray<NewKeyRow> = []
+    return Iterable.appendAll(
+      Iterable.map(batches, (batch) => () => {
+        const rows = batch()
+        const keys = sealing ? heldKeys : rows.keys
+        heldKeys = sealing ? rows.keys : []
+        return write(rows.providers, keys, rows.audit)
+      }),
+      [() => write([], heldKeys, [])]
+    )
   }
 
   /**
    * Runs statements one after another, building each while the server runs the one before: the program's
-   * own work (rows, masks, sealing, JSON) overlaps the server's instead of adding to it. One statement is
-   * in flight at a time, so the first failure is the one reported and nothing is sent after it.
+   * own work overlaps the server's instead of adding to it. One statement is in flight at a time, so the
+   * first failure is the one reported and nothing is sent after it.
    */
   const pipelined = (builds: Iterable<() => Effect.Effect<unknown, StoreError>>) =>
     Effect.gen(function*() {
@@ -179,7 +200,7 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
 
   /** Providers, keys and audit rows of one batch. Nothing is sent for an empty batch. */
   const insert = Effect.fn("ProviderStore.insert")(function*(rows: Insertions) {
-    yield* pipelined(statementsOf(rows))
+    yield* pipelined(statementsOf([() => rows]))
   })
 
   /**
@@ -187,7 +208,7 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
    * writes the one before: a first seed of thousands of providers sends them a part at a time.
    */
   const insertAll = Effect.fn("ProviderStore.insertAll")(function*(batches: Iterable<() => Insertions>) {
-    yield* pipelined(Iterable.flatMap(batches, (batch) => statementsOf(batch())))
+    yield* pipelined(statementsOf(batches))
   })
 
   /** Rewrites the canonical fields of one provider (adopting the environment's). */
