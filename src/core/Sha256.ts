@@ -86,18 +86,19 @@ const initialState = Int32Array.from([
 const utf8 = new TextEncoder()
 const schedule = new Int32Array(64)
 const state = new Int32Array(8)
-/** The padded message, reused from call to call (it runs twice per provider): grown when a text needs more. */
-let padded = new Uint8Array(1024)
+/** The padded message of canonical forms (a few hundred bytes), reused from call to call (it runs twice per provider). */
+const shared = new Uint8Array(4096)
 
-/** The UTF-8 bytes of `text` at the start of `padded`, growing it when needed; returns their count. */
-const encode = (text: string): number => {
+/** The UTF-8 bytes of `text` at the start of a buffer big enough for them and their padding. */
+const encode = (text: string): { readonly padded: Uint8Array; readonly byteCount: number } => {
   // At most 3 bytes per UTF-16 unit, plus the padding's 9 bytes and up to 63 of alignment.
-  if (padded.length < text.length * 3 + 72) padded = new Uint8Array(text.length * 3 + 72)
-  return utf8.encodeInto(text, padded).written
+  const needed = text.length * 3 + 72
+  const padded = needed <= shared.length ? shared : new Uint8Array(needed)
+  return { padded, byteCount: utf8.encodeInto(text, padded).written }
 }
 
 export const sha256Hex = (text: string): string => {
-  const byteCount = encode(text)
+  const { byteCount, padded } = encode(text)
   // The message, a 0x80 byte, zero padding, and the bit length in the last 8 bytes of a 64-byte block.
   const length = Math.ceil((byteCount + 9) / 64) * 64
   padded.fill(0, byteCount, length)

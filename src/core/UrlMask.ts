@@ -6,18 +6,13 @@
  * (a password with a raw `@` or `/`) is exactly where credentials hide.
  */
 
-/**
- * Substrings of parameter names that mark their values as secret (`x-api-key`, `client_secret`,
- * `X-Amz-Signature`, `pw`, an OAuth `code`, ...). A harmless parameter caught by them is only shown as `***`.
- */
+/** Substrings of parameter names that mark their values as secret (`x-api-key`, `client_secret`, `X-Amz-Signature`, ...). */
 const secretWords = [
   "key",
   "token",
   "secret",
   "pass",
-  "pw",
-  "code",
-  "otp",
+  "pwd",
   "sig",
   "auth",
   "credential",
@@ -27,6 +22,9 @@ const secretWords = [
   "bearer",
   "private"
 ] as const
+
+/** Whole names too short to look for inside others (`zipcode`, `footprint`): a password, an OAuth code, a one-time code. */
+const secretNames: ReadonlySet<string> = new Set(["pw", "code", "otp"])
 
 const decoded = (text: string): string => {
   try {
@@ -39,7 +37,7 @@ const decoded = (text: string): string => {
 /** Whether a query, matrix or fragment parameter's name looks like it holds a secret (case-insensitive, percent-decoded). */
 export const isSecretName = (name: string): boolean => {
   const normalized = decoded(name).toLowerCase()
-  return secretWords.some((word) => normalized.includes(word))
+  return secretNames.has(normalized) || secretWords.some((word) => normalized.includes(word))
 }
 
 const maskParameter = (separator: string, name: string, value: string) =>

@@ -5,7 +5,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Fiber, Iterable, Option, Redacted, Schema } from "effect"
+import { Effect, Iterable, Option, Redacted, Schema } from "effect"
 import type { AuditRow } from "../audit/Audit.js"
 import type { Insertions } from "../audit/Insertions.js"
 import type { Provider } from "../core/Provider.js"
@@ -183,19 +183,23 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
   /**
    * Runs statements one after another, building each while the server runs the one before: the program's
    * own work overlaps the server's instead of adding to it. One statement is in flight at a time, so the
-   * first failure is the one reported and nothing is sent after it.
+   * first failure is the one reported and nothing is sent after it; an interruption waits for the
+   * statement in flight to be cancelled before the transaction rolls back.
    */
   const pipelined = (builds: Iterable<() => Effect.Effect<unknown, StoreError>>) =>
-    Effect.gen(function*() {
-      let inFlight: Fiber.RuntimeFiber<unknown, StoreError> | undefined
-      for (const build of builds) {
-        const statement = build()
-        if (inFlight !== undefined) yield* Fiber.join(inFlight)
-        inFlight = yield* Effect.fork(statement)
-        // Let the statement go out before the next one is built.
-        yield* Effect.yieldNow()
+    Effect.suspend(() => {
+      const iterator = builds[Symbol.iterator]()
+      const buildNext = () => {
+        const next = iterator.next()
+        return next.done === true ? undefined : next.value()
       }
-      if (inFlight !== undefined) yield* Fiber.join(inFlight)
+      const from = (statement: Effect.Effect<unknown, StoreError> | undefined): Effect.Effect<void, StoreError> =>
+        statement === undefined ? Effect.void : Effect.flatMap(
+          // The statement's fiber starts first and goes out; the next one is built while it runs.
+          Effect.all([statement, Effect.sync(buildNext)], { concurrency: 2 }),
+          ([, following]) => from(following)
+        )
+      return from(buildNext())
     })
 
   /** Providers, keys and audit rows of one batch. Nothing is sent for an empty batch. */

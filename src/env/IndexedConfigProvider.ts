@@ -48,22 +48,26 @@ export const fromVariables = (
   const map = new Map<string, string>()
   for (const [name, value] of variables) if (value !== undefined) map.set(name, value)
   let root: Node | undefined
-  const provider = ConfigProvider.fromFlat(ConfigProvider.makeFlat({
-    load: (path, primitive, split) => {
-      const name = path.join(pathDelim)
-      const value = map.get(name)
-      return ConfigProvider.fromMap(new Map(value === undefined ? [] : [[name, value]]), { pathDelim }).flattened
-        .load(path, primitive, split)
-    },
-    enumerateChildren: (path) =>
-      Effect.sync(() => {
-        root ??= treeOf(map.keys())
-        let node: Node | undefined = root
-        for (const segment of path) node = node?.children.get(segment)
-        return HashSet.fromIterable(node?.children.keys() ?? [])
-      }),
-    patch: ConfigProviderPathPatch.empty
-  }))
+  const provider = Array.from(map.keys()).some((name) => name.includes("["))
+    // `fromMap` reads `NAME[0]` names as sequences, with its own renaming and enumeration: such (rare)
+    // variables get `fromMap` itself.
+    ? ConfigProvider.fromMap(map, { pathDelim })
+    : ConfigProvider.fromFlat(ConfigProvider.makeFlat({
+      load: (path, primitive, split) => {
+        const name = path.join(pathDelim)
+        const value = map.get(name)
+        return ConfigProvider.fromMap(new Map(value === undefined ? [] : [[name, value]]), { pathDelim }).flattened
+          .load(path, primitive, split)
+      },
+      enumerateChildren: (path) =>
+        Effect.sync(() => {
+          root ??= treeOf(map.keys())
+          let node: Node | undefined = root
+          for (const segment of path) node = node?.children.get(segment)
+          return HashSet.fromIterable(node?.children.keys() ?? [])
+        }),
+      patch: ConfigProviderPathPatch.empty
+    }))
   variablesOf.set(provider, map)
   return provider
 }

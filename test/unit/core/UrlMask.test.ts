@@ -148,6 +148,7 @@ describe("isSecretName", () => {
     "pw",
     "PW",
     "code",
+    "Code",
     "auth_code",
     "otp",
     "sig",
@@ -161,7 +162,21 @@ describe("isSecretName", () => {
     "%s is secret",
     (name) => expect(isSecretName(name)).toBe(true)
   )
-  it.each(["model", "region", "api-version", "v", "deployment", "user", "format", "%"])(
+  it.each([
+    "model",
+    "region",
+    "api-version",
+    "v",
+    "deployment",
+    "user",
+    "format",
+    "%",
+    "encode",
+    "region_code",
+    "zipcode",
+    "unicode",
+    "footprint"
+  ])(
     "%s is not",
     (name) => expect(isSecretName(name)).toBe(false)
   )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Config, Effect, HashSet, Redacted } from "effect"
+import { Config, ConfigProvider, Effect, HashSet, Redacted } from "effect"
 import { fromVariables } from "../../../src/env/IndexedConfigProvider.js"
 import { ProviderEnvironment } from "../../../src/env/ProviderEnvironment.js"
 
@@ -35,6 +35,39 @@ describe("IndexedConfigProvider.fromVariables", () => {
       expect(yield* Config.string("CODER_AIBRIDGE_PROVIDER_0_KEYS")).toBe("a, b,c")
       expect(yield* Config.option(Config.string("UNSET"))).toEqual(yield* Config.option(Config.string("MISSING")))
     }).pipe(Effect.withConfigProvider(fromVariables(Object.entries(env)))))
+
+  it.effect("loads every Config shape as fromMap does, sequences named NAME[0] included", () =>
+    Effect.gen(function*() {
+      const variables = {
+        ...env,
+        LIST: "a,b",
+        "ARR[0]": "p",
+        "ARR[1]": "q",
+        PORT: "5432",
+        NESTED_DEEP_VALUE: "v"
+      }
+      const configs: ReadonlyArray<Config.Config<unknown>> = [
+        Config.nested(Config.string("[0]"), "ARR"),
+        Config.array(Config.string(), "ARR"),
+        Config.array(Config.string(), "LIST"),
+        Config.integer("PORT"),
+        Config.nested(Config.nested(Config.string("VALUE"), "DEEP"), "NESTED"),
+        Config.hashMap(Config.string(), "NESTED"),
+        Config.option(Config.string("MISSING"))
+      ]
+      const through = (provider: ReturnType<typeof fromVariables>) =>
+        Effect.forEach(configs, (config) => Effect.either(Effect.withConfigProvider(config, provider)))
+      const withoutSequences = Object.entries(variables).filter(([name]) => !name.includes("["))
+      const asMap = (entries: ReadonlyArray<readonly [string, string | undefined]>) =>
+        ConfigProvider.fromMap(
+          new Map(entries.flatMap(([name, value]) => value === undefined ? [] : [[name, value] as const])),
+          { pathDelim: "_" }
+        )
+      expect(yield* through(fromVariables(Object.entries(variables)))).toEqual(
+        yield* through(asMap(Object.entries(variables)))
+      )
+      expect(yield* through(fromVariables(withoutSequences))).toEqual(yield* through(asMap(withoutSequences)))
+    }))
 
   it.effect("gives ProviderEnvironment the same variables as the other providers", () =>
     Effect.gen(function*() {
