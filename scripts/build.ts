@@ -140,45 +140,49 @@ const hangingUpServer = Effect.acquireRelease(
   (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
 )
 
+/**
+ * Runs Node with `args` in the project's directory, killed after a minute (or when interrupted): its exit
+ * code and what it wrote to stdout and stderr.
+ */
+const runNode = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env) =>
+  Effect.async<{ readonly code: number | null; readonly text: string }>((resume) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+    let text = ""
+    const collect = (chunk: Buffer) => (text += chunk.toString("utf8"))
+    child.stdout.on("data", collect)
+    child.stderr.on("data", collect)
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+    child.once("close", (code) => {
+      clearTimeout(timer)
+      resume(Effect.succeed({ code, text }))
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
 /** Runs `file` once the way the launcher does, with the cache written at exit next to it. */
 const trainCodeCache = (file: string) =>
   Effect.gen(function*() {
     const server = yield* hangingUpServer
     const address = server.address()
     const port = typeof address === "object" && address !== null ? address.port : 0
-    const output = yield* Effect.async<{ readonly code: number | null; readonly stderr: string }>((resume) => {
-      const child = spawn(
-        process.execPath,
-        [runCached, file, "seed", "--database-url", `postgres://127.0.0.1:${port}/training`],
-        {
-          cwd: root,
-          env: {
-            PATH: process.env["PATH"] ?? "",
-            HOME: process.env["HOME"] ?? "/tmp",
-            AI_PROVIDER_SEED_WRITE_CODE_CACHE: "1",
-            CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
-            CODER_AIBRIDGE_PROVIDER_0_NAME: "training",
-            CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-training-0123456789abcdef"
-          },
-          stdio: ["ignore", "ignore", "pipe"]
-        }
-      )
-      let stderr = ""
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-      child.once("close", (code) => {
-        clearTimeout(timer)
-        resume(Effect.succeed({ code, stderr }))
-      })
-      return Effect.sync(() => child.kill("SIGKILL"))
-    })
+    const output = yield* runNode(
+      [runCached, file, "seed", "--database-url", `postgres://127.0.0.1:${port}/training`],
+      {
+        PATH: process.env["PATH"] ?? "",
+        HOME: process.env["HOME"] ?? "/tmp",
+        AI_PROVIDER_SEED_WRITE_CODE_CACHE: "1",
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_0_NAME: "training",
+        CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-training-0123456789abcdef"
+      }
+    )
     const written = yield* Effect.promise(() => Fs.stat(cacheOf(file)).then((stat) => stat.size > 0, () => false))
     // Exit 6 is the expected end: the database hung up.
     if (output.code !== 6 || !written) {
       return yield* new BuildError({
         step: "code cache",
         reason: `the training run exited ${output.code}${written ? "" : " without writing the cache"}: ${
-          output.stderr.trim().split("\n").slice(-3).join(" ")
+          output.text.trim().split("\n").slice(-3).join(" ")
         }`
       })
     }
@@ -232,27 +236,16 @@ export const isFresh = Effect.promise(async () => {
 })
 
 /** The library entry (dist/index.js and the modules under it), compiled by tsc: for the in-process bench. */
-export const buildLibrary = Effect.async<void, BuildError>((resume) => {
-  const child = spawn(process.execPath, [
-    Path.join(root, "node_modules/typescript/bin/tsc"),
-    "-p",
-    Path.join(root, "tsconfig.build.json")
-  ], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
-  let output = ""
-  const collect = (chunk: Buffer) => (output += chunk.toString("utf8"))
-  child.stdout.on("data", collect)
-  child.stderr.on("data", collect)
-  child.once("close", (code) =>
-    resume(
-      code === 0 ? Effect.void : Effect.fail(
-        new BuildError({
-          step: "library",
-          reason: `tsc exited ${code}: ${output.trim().split("\n").slice(0, 5).join(" ")}`
-        })
-      )
-    ))
-  return Effect.sync(() => child.kill("SIGKILL"))
-})
+export const buildLibrary = Effect.flatMap(
+  runNode([Path.join(root, "node_modules/typescript/bin/tsc"), "-p", Path.join(root, "tsconfig.build.json")]),
+  ({ code, text }) =>
+    code === 0 ? Effect.void : Effect.fail(
+      new BuildError({
+        step: "library",
+        reason: `tsc exited ${code}: ${text.trim().split("\n").slice(0, 5).join(" ")}`
+      })
+    )
+)
 
 /** Builds unless fresh: for the test setup and the bench. */
 export const ensureBuilt = Effect.flatMap(isFresh, (fresh) => fresh ? Effect.void : build)

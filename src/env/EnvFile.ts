@@ -128,7 +128,7 @@ const readEnvFile = (path: string) =>
  */
 const warnShadowed = (path: string, fromFile: ReadonlyMap<string, string>, current: ConfigProvider.ConfigProvider) => {
   const plain = IndexedConfigProvider.variables(current)
-  const set = Array.from(fromFile.keys()).filter((name) => fromFile.get(name) !== "")
+  const set = Array.from(fromFile).flatMap(([name, value]) => value === "" ? [] : [name])
   const shadowed = plain === undefined
     ? Effect.filter(set, (name) =>
       Effect.withConfigProvider(Config.option(Config.string(name)), current).pipe(

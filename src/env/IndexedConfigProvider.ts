@@ -8,7 +8,7 @@
  * enumeration costs the number of children. Values load through `fromMap`, so they parse exactly as
  * there.
  */
-import { ConfigProvider, ConfigProviderPathPatch, Effect, HashSet } from "effect"
+import { ConfigProvider, ConfigProviderPathPatch, Effect, HashSet, Iterable } from "effect"
 
 interface Node {
   readonly children: Map<string, Node>
@@ -48,7 +48,7 @@ export const fromVariables = (
   const map = new Map<string, string>()
   for (const [name, value] of variables) if (value !== undefined) map.set(name, value)
   let root: Node | undefined
-  const provider = Array.from(map.keys()).some((name) => name.includes("["))
+  const provider = Iterable.some(map.keys(), (name) => name.includes("["))
     // `fromMap` reads `NAME[0]` names as sequences, with its own renaming and enumeration: such (rare)
     // variables get `fromMap` itself.
     ? ConfigProvider.fromMap(map, { pathDelim })
