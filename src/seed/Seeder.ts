@@ -3,7 +3,7 @@
  * the seed lock (schema and keys checked) -> load -> decide -> one batched insert of providers, keys and
  * audit rows -> commit. Any failure rolls everything back.
  */
-import { Array as Arr, Data, type Duration, Effect, Either } from "effect"
+import { Array as Arr, Data, type Duration, Effect, Either, LogLevel } from "effect"
 import { insertionsFor } from "../audit/Insertions.js"
 import { HashConflict, type UnreadableStoredProvider } from "../core/Errors.js"
 import { Ids, stamp } from "../core/Ids.js"
@@ -17,6 +17,7 @@ import type { DatabaseError } from "../db/DatabaseError.js"
 import { decryptionFailureOf } from "../db/ProviderRows.js"
 import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
 import { LockWait, SeedLock } from "../db/SeedLock.js"
+import { type LogLine, logLines } from "../telemetry/LogLines.js"
 import { SeedReport } from "./SeedReport.js"
 
 export type ConflictPolicy = "fail" | "warn"
@@ -110,17 +111,16 @@ export const nothingToSeed = Effect.fnUntraced(function*(
  */
 const logDecisions = (report: SeedReport) =>
   Effect.gen(function*() {
-    const verb = report.outcome === "planned" ? "would be" : ""
-    for (const provider of report.providers) {
-      if (provider.action === "unchanged" && provider.warnings.length === 0) continue
+    const verb = report.outcome === "planned" ? "would be " : ""
+    yield* logLines(report.providers.flatMap((provider): Array<LogLine> => {
       const annotations = { provider: provider.name, action: provider.action }
-      if (provider.warnings.length === 0) {
-        yield* Effect.logInfo(`provider ${verb ? `${verb} ` : ""}${provider.action}`).pipe(
-          Effect.annotateLogs(annotations)
-        )
+      if (provider.warnings.length > 0) {
+        return provider.warnings.map((message) => ({ level: LogLevel.Warning, message, annotations }))
       }
-      for (const warning of provider.warnings) yield* Effect.logWarning(warning).pipe(Effect.annotateLogs(annotations))
-    }
+      return provider.action === "unchanged"
+        ? []
+        : [{ level: LogLevel.Info, message: `provider ${verb}${provider.action}`, annotations }]
+    }))
     yield* Effect.logInfo(report.outcome === "planned" ? "seed planned" : "seed applied").pipe(
       Effect.annotateLogs(report.counts)
     )
