@@ -4,8 +4,12 @@
  * level, spans and annotations, plus the line's), without setting a FiberRef per line. `annotateLogs`
  * sets one and restores it, which copies the fiber's FiberRefs twice a line: with a line per inserted
  * provider, that was a fifth of an in-process seed of 1,000 providers.
+ *
+ * One difference: lines under `Warning` do not become events of the current span. A span keeps
+ * phase-level events (its summary line, warnings); 10,000 per-provider events held on one span until it
+ * ends cost about 7 MiB at the peak of such a seed, and an exporter would ship them all.
  */
-import { Cause, Clock, Context, Effect, FiberRef, HashMap, LogLevel } from "effect"
+import { Cause, Clock, Context, Effect, FiberRef, HashMap, Logger, LogLevel } from "effect"
 
 export interface LogLine {
   readonly level: LogLevel.LogLevel
@@ -28,6 +32,7 @@ export const logLines = (lines: Iterable<LogLine>): Effect.Effect<void> =>
       for (const key in annotations) lineAnnotations = HashMap.set(lineAnnotations, key, annotations[key])
       const date = new Date(clock.unsafeCurrentTimeMillis())
       for (const logger of loggers) {
+        if (logger === Logger.tracerLogger && LogLevel.lessThan(level, LogLevel.Warning)) continue
         logger.log({
           fiberId,
           logLevel: level,

@@ -1,10 +1,11 @@
 /**
  * `logLines` writes what one `Effect.log(...).pipe(Effect.annotateLogs(...))` per line writes: the same
  * records (level, message, the fiber's annotations plus the line's, spans, fiber) to every logger,
- * lines under the minimum level left out, and the fiber's own annotations untouched afterwards.
+ * lines under the minimum level left out, and the fiber's own annotations untouched afterwards; only
+ * warnings (and worse) become events of the current span.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FiberRef, HashMap, List, Logger, LogLevel } from "effect"
+import { Effect, FiberRef, HashMap, List, Logger, LogLevel, Tracer } from "effect"
 import { type LogLine, logLines } from "../../../src/telemetry/LogLines.js"
 
 /** Runs `write` with two capturing loggers; what each received, as comparable values. */
@@ -65,5 +66,37 @@ describe("logLines", () => {
     Effect.gen(function*() {
       const { records } = yield* captured(logLines([lines[1]!]))
       expect(records).toEqual([[], []])
+    }))
+
+  it.effect("only warnings become events of the current span", () =>
+    Effect.gen(function*() {
+      const events: Array<string> = []
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind) => ({
+          _tag: "Span",
+          name,
+          spanId: "span",
+          traceId: "trace",
+          parent,
+          context,
+          status: { _tag: "Started", startTime },
+          attributes: new Map(),
+          links,
+          sampled: true,
+          kind,
+          end: () => undefined,
+          attribute: () => undefined,
+          event: (name) => void events.push(name),
+          addLinks: () => undefined
+        }),
+        context: (f) => f()
+      })
+      yield* logLines(lines).pipe(
+        Effect.withSpan("seed"),
+        Effect.withTracer(tracer),
+        Logger.withMinimumLogLevel(LogLevel.Info),
+        Effect.provide(Logger.replace(Logger.defaultLogger, Logger.none))
+      )
+      expect(events).toEqual(["a warning"])
     }))
 })
