@@ -17,9 +17,14 @@ const pageSize = 1000
  * The characters of a blank value (Go's `unicode.IsSpace`, as `Encryption` sees it), for SQL's `btrim`:
  * a value is blank exactly when trimming them leaves ''. A blank plaintext is never encrypted.
  */
-const whitespace = Array.from({ length: 0x10000 }, (_, code) => String.fromCharCode(code))
-  .filter((character) => blank.test(character))
-  .join("")
+const whitespace = (() => {
+  // Computed on first use (the key commands), not when the module loads: a seed never needs it.
+  let characters: string | undefined
+  return () =>
+    characters ??= Array.from({ length: 0x10000 }, (_, code) => String.fromCharCode(code))
+      .filter((character) => blank.test(character))
+      .join("")
+})()
 
 /** How many non-NULL values of a column one key encrypts (`key_id` NULL: plaintext; `blank` of them blank). */
 const KeyCount = Schema.Struct({
@@ -65,7 +70,7 @@ export const make = (sql: SqlClient.SqlClient) => {
    */
   const notUnder = (column: EncryptedColumn, target: string | null) =>
     sql`t.${sql(column.column)} is not null and t.${sql(column.keyId)} is distinct from ${target}
-      and not (t.${sql(column.keyId)} is null and btrim(t.${sql(column.column)}, ${whitespace}) = '')`
+      and not (t.${sql(column.keyId)} is null and btrim(t.${sql(column.column)}, ${whitespace()}) = '')`
 
   /** Every non-NULL value of a column, counted by key id (NULL first). */
   const count = Effect.fn("EncryptedValues.count")(function*(column: EncryptedColumn) {
@@ -74,7 +79,7 @@ export const make = (sql: SqlClient.SqlClient) => {
       select t.${sql(column.keyId)} as key_id, count(*)::int as values,
         (count(*) filter (where t.${sql(column.keyId)} is null and btrim(t.${
       sql(column.column)
-    }, ${whitespace}) = ''))::int
+    }, ${whitespace()}) = ''))::int
           as blank
       from ${sql(column.table)} t where t.${sql(column.column)} is not null
       group by 1 order by 1 nulls first`.pipe(Effect.catchTag("SqlError", failWith(step)))
