@@ -159,17 +159,22 @@ const runNode = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.e
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
-/** Runs `file` once the way the launcher does, with the cache written at exit next to it. */
+/**
+ * Runs `file` once the way the launcher does, with the cache written at exit next to it: a bare `seed`,
+ * as servers start it, so the cache holds what that start compiles and not the command line, which it
+ * does not load (V8 deserializes the whole cache at every start).
+ */
 const trainCodeCache = (file: string) =>
   Effect.gen(function*() {
     const server = yield* hangingUpServer
     const address = server.address()
     const port = typeof address === "object" && address !== null ? address.port : 0
     const output = yield* runNode(
-      [runCached, file, "seed", "--database-url", `postgres://127.0.0.1:${port}/training`],
+      [runCached, file, "seed"],
       {
         PATH: process.env["PATH"] ?? "",
         HOME: process.env["HOME"] ?? "/tmp",
+        DATABASE_URL: `postgres://127.0.0.1:${port}/training`,
         AI_PROVIDER_SEED_WRITE_CODE_CACHE: "1",
         CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
         CODER_AIBRIDGE_PROVIDER_0_NAME: "training",

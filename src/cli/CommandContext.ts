@@ -4,7 +4,6 @@
  * format (to stderr); and, for the commands that talk to PostgreSQL, with the database services on the
  * pool for `--database-url`, else DATABASE_URL, else the embedded default.
  */
-import { Command } from "@effect/cli"
 import { Duration, Effect, Layer, Logger, Option, type Redacted } from "effect"
 import { Encryption } from "../crypto/Encryption.js"
 import { serverGrace } from "../db/AdvisoryLock.js"
@@ -29,7 +28,7 @@ const loggerLayer = (format: LogFormat) =>
       : Logger.withConsoleError(format === "json" ? Logger.jsonLogger : Logger.logfmtLogger)
   )
 
-interface ContextOptions {
+export interface ContextOptions {
   readonly envFile: Option.Option<string>
   readonly logFormat: LogFormat
 }
@@ -39,11 +38,6 @@ export const commandContext = (options: ContextOptions) =>
   Layer.mergeAll(loggerLayer(options.logFormat), ProviderEnvironment.Default, Encryption.layer).pipe(
     Layer.provideMerge(EnvFile.layer(options.envFile))
   )
-
-/** Gives a command its context (`commandContext`); a failure to build it is the command's failure. */
-export const withCommandContext = <Name extends string, R, E, A extends ContextOptions>(
-  command: Command.Command<Name, R, E, A>
-) => Command.provide(command, commandContext)
 
 /** The services of the database commands, on a pool. */
 const DatabaseServices = Layer.mergeAll(

@@ -2,10 +2,10 @@ import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import { currentEncryptionState } from "../crypto/EncryptionState.js"
 import { derive } from "../env/DesiredProviders.js"
-import { withCommandContext } from "./CommandContext.js"
 import { commonOptions, format } from "./CommonOptions.js"
 import { ConfigReport, configText } from "./ConfigReport.js"
 import { print } from "./Output.js"
+import { withCommandContext } from "./WithCommandContext.js"
 
 /** `config`: derive the desired providers from the environment and print them, keys masked. No database. */
 export const configCommand = Command.make(

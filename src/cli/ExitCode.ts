@@ -2,7 +2,6 @@
  * Exit codes of SPEC §7, the one place they are defined: every typed failure of the program has a
  * row (the compiler checks), and the help text is generated from the same table.
  */
-import { ValidationError } from "@effect/cli"
 import { Cause, ConfigError, Option, Schema } from "effect"
 import { KeyOperationRefused } from "../admin/KeyOperationRefused.js"
 import { OperationRefused } from "../admin/OperationRefused.js"
@@ -13,6 +12,7 @@ import { ConstraintViolation } from "../db/ConstraintViolation.js"
 import { DatabaseError } from "../db/DatabaseError.js"
 import { EmbeddedPostgresError } from "../db/EmbeddedPostgres.js"
 import { EnvFileError } from "../env/EnvFile.js"
+import { isUsageError } from "./UsageError.js"
 
 /** Every typed failure a command can end with, as one schema: the JSON report's `error` is its encoding. */
 export const Failure = Schema.Union(
@@ -80,7 +80,7 @@ const isFailureTag = (tag: unknown): tag is Failure["_tag"] => typeof tag === "s
 
 /** The exit code for a failure value: usage errors of the CLI and of `Config` count as invalid configuration. */
 export const exitCodeForError = (error: unknown): ExitCode => {
-  if (ValidationError.isValidationError(error) || ConfigError.isConfigError(error)) {
+  if (isUsageError(error) || ConfigError.isConfigError(error)) {
     return ExitCode.InvalidConfiguration
   }
   const tag = typeof error === "object" && error !== null && "_tag" in error ? error._tag : undefined

@@ -18,11 +18,12 @@ import { KeyOperationRefused } from "../admin/KeyOperationRefused.js"
 import { KeyStatus, keyStatus } from "../admin/KeyStatus.js"
 import { encryptionStateText } from "../crypto/EncryptionState.js"
 import { encryptedColumns } from "../db/EncryptedColumns.js"
-import { withCommandContext, withDatabase } from "./CommandContext.js"
+import { withDatabase } from "./CommandContext.js"
 import { databaseOptions, format } from "./CommonOptions.js"
 import { answerTimeout, confirm } from "./Confirmation.js"
 import { exitCodeHelp } from "./ExitCode.js"
 import { print } from "./Output.js"
+import { withCommandContext } from "./WithCommandContext.js"
 
 const yes = Options.boolean("yes").pipe(
   Options.withDescription("Make the change without asking (required when there is no terminal to ask on)")

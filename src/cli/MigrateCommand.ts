@@ -1,8 +1,9 @@
 import { Command } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { Migrations } from "../db/Migrations.js"
-import { withCommandContext, withDatabase } from "./CommandContext.js"
+import { withDatabase } from "./CommandContext.js"
 import { commonOptions, databaseUrl, lockTimeout } from "./CommonOptions.js"
+import { withCommandContext } from "./WithCommandContext.js"
 
 /** `migrate`: apply the schema migrations that ship with the program, and nothing else. */
 export const migrateCommand = Command.make(

@@ -8,9 +8,10 @@ import { describeDifference } from "../core/FieldDifference.js"
 import { maskedFields, maskProvider } from "../core/MaskedProvider.js"
 import { type StoredRow, UnreadableProvider } from "../core/Provider.js"
 import { ProviderReader } from "../db/ProviderReader.js"
-import { withCommandContext, withDatabase } from "./CommandContext.js"
+import { withDatabase } from "./CommandContext.js"
 import { databaseOptions, format } from "./CommonOptions.js"
 import { type Format, print } from "./Output.js"
+import { withCommandContext } from "./WithCommandContext.js"
 
 /** What every providers subcommand does: run the operation on the selected database, print its result. */
 const runAndPrint = <A, I, E, R>(

@@ -2,7 +2,7 @@
 import { NodeContext } from "@effect/platform-node"
 import type { Console } from "effect"
 import { Effect, Logger } from "effect"
-import { runToExitCode } from "../../src/cli/Cli.js"
+import { runToExitCode } from "../../src/cli/Program.js"
 import { fromVariables } from "../../src/env/IndexedConfigProvider.js"
 import { encryptionEnvironment } from "./TestEncryption.js"
 
