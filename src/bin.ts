@@ -5,7 +5,6 @@
 // First: a signal while the modules below load exits 130, like one during the run.
 import { releaseEarlySignals } from "./cli/EarlySignals.js"
 // Subpath imports: the package index loads every Node service (HTTP, sockets, workers) at startup.
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Data, Effect, Exit } from "effect"
 import { provideInterruptibly } from "./cli/CommandContext.js"
@@ -37,8 +36,7 @@ const main = toExitCode(run(process.argv)).pipe(
   provideInterruptibly(Tracing.layer),
   // Effect's default `fromEnv` makes the walk over thousands of indexed variables quadratic.
   Effect.withConfigProvider(fromVariables(Object.entries(process.env))),
-  Effect.tap((code) => Effect.sync(() => (decided = code))),
-  Effect.provide(NodeContext.layer)
+  Effect.tap((code) => Effect.sync(() => (decided = code)))
 )
 
 /*

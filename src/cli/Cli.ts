@@ -1,4 +1,5 @@
 import { Command } from "@effect/cli"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
 import { InvalidConfiguration } from "../core/Errors.js"
 import { configCommand } from "./ConfigCommand.js"
@@ -18,7 +19,8 @@ const runCommand = Command.run(rootCommand, { name: "ai-provider-seed", version:
 /**
  * Runs the command line; `argv` is `process.argv`-shaped (runtime and script first). The built-in
  * `--wizard` asks its questions on a terminal: without one it would wait forever, so it is refused.
- * The program reaches it through Program.ts, which runs a bare `seed` without it.
+ * The program reaches it through Program.ts, which runs a bare `seed` without it. The command line needs
+ * the Node services (files, paths, the terminal); a bare `seed` none of them.
  */
 export const run = (argv: ReadonlyArray<string>) =>
   argv.includes("--wizard") && process.stdin.isTTY !== true
@@ -29,4 +31,4 @@ export const run = (argv: ReadonlyArray<string>) =>
         fix: "run a command with its options instead (`ai-provider-seed --help` lists them)"
       })
     )
-    : runCommand(argv)
+    : runCommand(argv).pipe(Effect.provide(NodeContext.layer))
