@@ -43,7 +43,9 @@ import * as WireProxy from "./WireProxy.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const sizes = [1, 100, 1000, 10_000] as const
-const repetitions = (size: number) => size >= 10_000 ? 3 : 5
+// Below 10,000 a run takes a fraction of a second, and the baseline's median moved by 20 % between two
+// benches of 5 runs each: 15 runs there.
+const repetitions = (size: number) => size >= 10_000 ? 3 : 15
 const startupRounds = 21
 
 // ----------------------------------------------------------------------------------------------------
