@@ -7,9 +7,9 @@
  *
  * Why this shape (measurements in bench/PROFILE.md): one file instead of 910 modules; CommonJS,
  * because V8's code cache works on scripts (`vm.Script`) and a CommonJS entry does not start the ES
- * module loader; the cache is written by a training run of the bundle (a `seed` against a server that
- * hangs up at once: by then the CLI, the config walk, the layers and the pool are compiled), so that a
- * start deserializes code instead of parsing and compiling it.
+ * module loader; the cache is written by a training run of the bundle (a bare `seed` of one provider
+ * against a scripted server, scripts/TrainingServer.ts), so that a start deserializes code instead of
+ * parsing and compiling it.
  *
  * Node 20 cannot run `import()` in code compiled from a code cache (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING;
  * a V8 startup snapshot has the same limit), so the build sends our sources' dynamic imports through
@@ -26,10 +26,11 @@ import { Data, Effect } from "effect"
 import * as Esbuild from "esbuild"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
-import * as Net from "node:net"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { NamedImports, Node } from "typescript"
+import { latestMigration } from "../src/db/Migrations.js"
+import { trainingServer } from "./TrainingServer.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const outDir = Path.join(root, "dist/program")
@@ -163,16 +164,6 @@ const bundleInto = (file: string) =>
     return Object.keys(result.metafile.inputs)
   })
 
-/** A TCP server that hangs up on every connection: the training run fails fast (exit 6) and writes nothing. */
-const hangingUpServer = Effect.acquireRelease(
-  Effect.async<Net.Server, BuildError>((resume) => {
-    const server = Net.createServer((socket) => socket.destroy())
-    server.once("error", (error) => resume(Effect.fail(new BuildError({ step: "code cache", reason: error.message }))))
-    server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-  }),
-  (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
-)
-
 /**
  * Runs Node with `args` in the project's directory, killed after a minute (or when interrupted): its exit
  * code and what it wrote to stdout and stderr.
@@ -193,13 +184,16 @@ const runNode = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.e
   })
 
 /**
- * Runs `file` once the way the launcher does, with the cache written at exit next to it: a bare `seed`,
- * as servers start it, so the cache holds what that start compiles and not the command line, which it
- * does not load (V8 deserializes the whole cache at every start).
+ * Runs `file` once the way the launcher does, with the cache written at exit next to it: a bare `seed`
+ * (as servers start it) of one provider against the scripted server, so the cache holds what a seed
+ * compiles from start to exit, and not the command line, which a bare seed does not load (V8
+ * deserializes the whole cache at every start).
  */
 const trainCodeCache = (file: string) =>
   Effect.gen(function*() {
-    const server = yield* hangingUpServer
+    const server = yield* trainingServer(latestMigration).pipe(
+      Effect.mapError((error) => new BuildError({ step: "code cache", reason: error.message }))
+    )
     const address = server.address()
     const port = typeof address === "object" && address !== null ? address.port : 0
     const output = yield* runNode(
@@ -207,7 +201,7 @@ const trainCodeCache = (file: string) =>
       {
         PATH: process.env["PATH"] ?? "",
         HOME: process.env["HOME"] ?? "/tmp",
-        DATABASE_URL: `postgres://127.0.0.1:${port}/training`,
+        DATABASE_URL: `postgres://training@127.0.0.1:${port}/training?sslmode=disable`,
         AI_PROVIDER_SEED_WRITE_CODE_CACHE: "1",
         CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
         CODER_AIBRIDGE_PROVIDER_0_NAME: "training",
@@ -215,13 +209,12 @@ const trainCodeCache = (file: string) =>
       }
     )
     const written = yield* Effect.promise(() => Fs.stat(cacheOf(file)).then((stat) => stat.size > 0, () => false))
-    // Exit 6 is the expected end: the database hung up.
-    if (output.code !== 6 || !written) {
+    if (output.code !== 0 || !written) {
       return yield* new BuildError({
         step: "code cache",
         reason: `the training run exited ${output.code}${written ? "" : " without writing the cache"}: ${
           output.text.trim().split("\n").slice(-3).join(" ")
-        }`
+        } (scripts/TrainingServer.ts answers the statements of a first seed: teach it a new one)`
       })
     }
   }).pipe(Effect.scoped)
