@@ -100,7 +100,9 @@ export const maskUrl = (url: string): string => {
 
 /**
  * Every URL inside a free text (a usage error quoting an argument, say) masked as `maskUrl` does: a
- * token from a scheme's `://` to the next blank or quote.
+ * token from a scheme's `://` to the next blank or quote. The scheme is matched up to 64 characters: an
+ * unbounded `[a-z0-9+.-]*` is retried from every letter of a long word without `://` (20 s for an error
+ * quoting a 100,000-character provider name). A longer scheme is cut, and what follows it still masked.
  */
 export const maskUrlsIn = (text: string): string =>
-  text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s'"`]+/gi, (url) => maskUrl(url))
+  text.replace(/[a-z][a-z0-9+.-]{0,63}:\/\/[^\s'"`]+/gi, (url) => maskUrl(url))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { isSecretName, maskUrl } from "../../../src/core/UrlMask.js"
+import { isSecretName, maskUrl, maskUrlsIn } from "../../../src/core/UrlMask.js"
 
 describe("maskUrl", () => {
   it.each([
@@ -59,6 +59,16 @@ describe("maskUrl", () => {
     expect(shown.startsWith("https://***@proxy/a/a/")).toBe(true)
     expect(shown.endsWith("x=1&token=***")).toBe(true)
     expect(shown).not.toContain("pppp")
+  })
+
+  it("finds URLs in long texts in linear time, and masks one behind an overlong scheme", () => {
+    const words = [`${"a".repeat(100_000)}_`, "a1".repeat(50_000), `${"x".repeat(100_000)}:/`]
+    const started = performance.now()
+    expect(words.map(maskUrlsIn)).toEqual(words)
+    expect(performance.now() - started).toBeLessThan(2_000)
+    const shown = maskUrlsIn(`see ${"s".repeat(100)}://user:secret@host/path?token=T and more`)
+    expect(shown).not.toContain("secret")
+    expect(shown).toContain("***@host/path?token=***")
   })
 
   it("never throws, and masking twice changes nothing more", () => {
