@@ -65,12 +65,23 @@ const commandTag = (query: string) => {
   return verb === "INSERT" || verb === "WITH" ? "INSERT 0 1" : verb === "SELECT" ? "SELECT 0" : verb
 }
 
+/** A statement's answer: its rows (if any) and its command tag, worked out once per statement. */
+interface Answer {
+  readonly rows: Rows | undefined
+  readonly tag: string
+}
+
+const answerOf = (query: string, schemaVersion: number): Answer => ({
+  rows: rowsOf(query, schemaVersion),
+  tag: commandTag(query)
+})
+
 /** One client's conversation: the startup message, then typed messages, answered in order. */
 const converse = (socket: Net.Socket, schemaVersion: number) => {
   let pending = Buffer.alloc(0)
   let started = false
   let inTransaction = false
-  let parsed = ""
+  let prepared: Answer = { rows: undefined, tag: "" }
   const send = (...messages: ReadonlyArray<Buffer>) => socket.write(Buffer.concat(messages))
   const ready = () => message("Z", Buffer.from(inTransaction ? "T" : "I"))
   const answer = (type: string, body: Buffer) => {
@@ -80,26 +91,24 @@ const converse = (socket: Net.Socket, schemaVersion: number) => {
         const verb = query.trim().toUpperCase()
         if (verb === "BEGIN") inTransaction = true
         if (verb === "COMMIT" || verb === "ROLLBACK") inTransaction = false
-        const rows = rowsOf(query, schemaVersion)
+        const { rows, tag } = answerOf(query, schemaVersion)
         return send(
           ...(rows === undefined ? [] : [rowDescription(rows), dataRow(rows)]),
-          message("C", text(commandTag(query))),
+          message("C", text(tag)),
           ready()
         )
       }
-      case "P":
-        parsed = body.toString("utf8", body.indexOf(0) + 1, body.indexOf(0, body.indexOf(0) + 1))
+      case "P": {
+        const nameEnd = body.indexOf(0)
+        prepared = answerOf(body.toString("utf8", nameEnd + 1, body.indexOf(0, nameEnd + 1)), schemaVersion)
         return send(message("1"))
+      }
       case "B":
         return send(message("2"))
-      case "D": {
-        const rows = rowsOf(parsed, schemaVersion)
-        return send(rows === undefined ? message("n") : rowDescription(rows))
-      }
-      case "E": {
-        const rows = rowsOf(parsed, schemaVersion)
-        return send(...(rows === undefined ? [] : [dataRow(rows)]), message("C", text(commandTag(parsed))))
-      }
+      case "D":
+        return send(prepared.rows === undefined ? message("n") : rowDescription(prepared.rows))
+      case "E":
+        return send(...(prepared.rows === undefined ? [] : [dataRow(prepared.rows)]), message("C", text(prepared.tag)))
       case "C":
         return send(message("3"))
       case "S":
