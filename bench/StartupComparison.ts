@@ -33,6 +33,16 @@ export interface Variant {
   readonly args: ReadonlyArray<string>
 }
 
+/**
+ * The plain script's pg never tries TLS; the program would try it first (libpq's default sslmode=prefer,
+ * one refused handshake and a second connection on a server without TLS). Like against like.
+ */
+export const withSslDisabled = (url: string) => {
+  const parsed = new URL(url)
+  parsed.searchParams.set("sslmode", "disable")
+  return parsed.toString()
+}
+
 export const plain: Variant = { name: "plain script", args: [Path.join(root, "bench/plain-seed.cjs")] }
 
 /** One process, measured; fails unless it exits 0. */

@@ -37,7 +37,8 @@ import {
   markdown as comparisonTable,
   measure,
   type Usage,
-  type Variant
+  type Variant,
+  withSslDisabled
 } from "./StartupComparison.js"
 import * as WireProxy from "./WireProxy.js"
 
@@ -272,12 +273,6 @@ ${line((row) => row.noopMs, "#7d7d7d", "seed, no-op restart", 2)}
 const argument = (flag: string) => {
   const at = process.argv.indexOf(flag)
   return at === -1 ? Option.none() : Option.fromNullable(process.argv[at + 1])
-}
-
-const withSslDisabled = (url: string) => {
-  const parsed = new URL(url)
-  parsed.searchParams.set("sslmode", "disable")
-  return parsed.toString()
 }
 
 const main = Effect.gen(function*() {

@@ -25,7 +25,16 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { bundle, bundleOptions, ensureBuilt } from "../scripts/build.js"
 import { scratchDatabase, scratchServer } from "../support/ScratchDatabase.js"
-import { compare, markdown, measure, root, type RunFailed, type Variant, wireCounts } from "./StartupComparison.js"
+import {
+  compare,
+  markdown,
+  measure,
+  root,
+  type RunFailed,
+  type Variant,
+  wireCounts,
+  withSslDisabled
+} from "./StartupComparison.js"
 import * as WireProxy from "./WireProxy.js"
 
 const argument = (flag: string) => {
@@ -125,7 +134,7 @@ const main = Effect.gen(function*() {
     (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
   )
   const admin = yield* scratchServer(argument("--database-url"))
-  const url = Redacted.value((yield* scratchDatabase(admin, "startup")).url)
+  const url = withSslDisabled(Redacted.value((yield* scratchDatabase(admin, "startup")).url))
   const env = { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...providers }
   // Migrate and seed once: every measured run is a no-op restart.
   yield* measure({ name: "first seed", args: [bundle, "seed"] }, { ...env, DATABASE_URL: url })
