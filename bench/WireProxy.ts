@@ -6,7 +6,8 @@
  * - a simple Query (`Q`) is one statement: `BEGIN`, `COMMIT`, `ROLLBACK` and `SAVEPOINT` sent by a
  *   driver or by `@effect/sql` are simple queries and count like any other (they are round trips; the
  *   summary also gives them apart as `transactionControl`). A `Q` holding several `;`-separated
- *   statements counts once (one message, one round trip); none of our clients sends one.
+ *   statements counts each of them (one message, one round trip: the program begins its transactions
+ *   with `BEGIN; select set_config(...)`, two statements).
  * - the extended protocol counts each `Execute` (`E`) once: node-postgres sends Parse/Bind/Describe/
  *   Execute/Sync together for a query with parameters, and a reused prepared statement is Bind/Execute
  *   only. A Parse alone (no Execute) is not a statement.
@@ -172,6 +173,28 @@ const cString = (buffer: Buffer, from: number) => {
   }
 }
 
+/**
+ * The statements of a simple query: its text split at each `;` outside quotes (single, double; no
+ * dollar quoting, which none of the clients sends in a query of several statements).
+ */
+export const statementsOf = (text: string): ReadonlyArray<string> => {
+  const statements: Array<string> = []
+  let quote: string | undefined
+  let start = 0
+  for (let at = 0; at < text.length; at++) {
+    const char = text[at]
+    if (quote !== undefined) {
+      if (char === quote) quote = undefined
+    } else if (char === "'" || char === "\"") quote = char
+    else if (char === ";") {
+      statements.push(text.slice(start, at))
+      start = at + 1
+    }
+  }
+  statements.push(text.slice(start))
+  return statements.filter((statement) => statement.trim() !== "")
+}
+
 /** A delayed, ordered, bounded forwarding of one direction. */
 const forward = (
   from: Net.Socket,
@@ -264,7 +287,7 @@ const serve = (options: WireProxyOptions, state: State, id: number) => (client: 
     (type) => type === Q || type === P || type === B || type === E,
     (type, head) => {
       if (type === sslRequest || type === gssRequest) backend.expectSslAnswer()
-      else if (type === Q) record("simple", cString(head, 0).value)
+      else if (type === Q) { for (const statement of statementsOf(cString(head, 0).value)) record("simple", statement) }
       else if (type === P) {
         const name = cString(head, 0)
         prepared.set(name.value, cString(head, name.next).value)

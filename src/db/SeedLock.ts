@@ -13,7 +13,7 @@
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Cause } from "effect"
-import { Clock, Context, Data, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
+import { Clock, Context, Data, Duration, Effect, Exit, Option, Ref, Schema, Scope } from "effect"
 import { LockIDAIProvidersEnvSeed } from "../core/LockIds.js"
 import { type DbcryptKeyRow, Encryption, type NewDbcryptKey } from "../crypto/Encryption.js"
 import {
@@ -65,14 +65,18 @@ export interface SessionTimeouts {
   readonly idleInTransaction: Duration.Duration
 }
 
+/** How the transaction begins: its timeouts, and read-only mode for readers. */
+export interface TransactionSettings {
+  readonly readOnly: boolean
+  readonly timeouts: SessionTimeouts
+}
+
 /** What the bounded lock needs from the database; `sqlPrimitives` gives the SQL ones, tests give their own. */
 export interface LockPrimitives {
-  readonly transaction: <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
-  /** One statement: the timeouts, and read-only mode for readers. */
-  readonly begin: (options: { readonly readOnly: boolean; readonly timeouts: SessionTimeouts }) => Effect.Effect<
-    void,
-    SqlError
-  >
+  readonly transaction: <A, E, R>(
+    body: Effect.Effect<A, E, R>,
+    settings: TransactionSettings
+  ) => Effect.Effect<A, E | SqlError, R>
   /** Waits for the lock inside the current transaction and reads the probe, in one statement. */
   readonly acquire: (mode: LockMode) => Effect.Effect<LockProbe, SqlError>
   /** Registers the primary encryption key (once, even when replicas race). */
@@ -122,18 +126,14 @@ export class LockWait extends Context.Tag("ai-provider-seed/LockWait")<LockWait,
 
 const idleInTransaction = Duration.seconds(60)
 
+const lockTimeoutOf = (options: LockOptions) => Duration.decode(options.timeout ?? defaultLockTimeout)
+
 export const make = (primitives: LockPrimitives, checks: LockChecks) => {
   const acquireBounded = (options: LockOptions) =>
     Effect.gen(function*() {
-      const timeout = Duration.decode(options.timeout ?? defaultLockTimeout)
-      const serverTimeout = Duration.sum(timeout, serverGrace)
-      yield* primitives.begin({
-        readOnly: options.readOnly ?? false,
-        timeouts: { statement: serverTimeout, lock: serverTimeout, idleInTransaction }
-      })
       const { value: probe, waitedMs } = yield* waitBounded({
         lock: seedLock,
-        timeout,
+        timeout: lockTimeoutOf(options),
         acquire: primitives.acquire(options.mode ?? "exclusive").pipe(
           Effect.catchIf(
             (error) => sqlStateOf(error).sqlState === undefinedTable,
@@ -172,13 +172,18 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
       // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
       // The lock wait and the body may be interrupted (then the transaction rolls back); COMMIT and what
       // follows it keep the caller's interruptibility: the program's commands finish what they committed.
+      const serverTimeout = Duration.sum(lockTimeoutOf(options), serverGrace)
       const [result, commit] = yield* primitives.transaction(
         Effect.zipRight(Ref.set(begun, true), Effect.interruptible(locked)).pipe(
           Effect.tapErrorCause((cause) =>
             Ref.set(bodyFailure, Option.some(cause))
           ),
           Effect.flatMap((result) => Effect.map(Effect.makeSpan("SeedLock.commit"), (span) => [result, span] as const))
-        )
+        ),
+        {
+          readOnly: options.readOnly ?? false,
+          timeouts: { statement: serverTimeout, lock: serverTimeout, idleInTransaction }
+        }
       ).pipe(
         // @effect/sql turns a failed COMMIT or ROLLBACK into a defect (also the ROLLBACK after a failed
         // BEGIN). Each means the connection or the server went away: nothing was committed by a rollback,
@@ -237,7 +242,37 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
   return { withLock }
 }
 
-const millis = (duration: Duration.Duration) => `${Duration.toMillis(duration)}ms`
+/** A literal of SQL text: a number and a unit, nothing from outside. */
+const millis = (duration: Duration.Duration) => `'${Duration.toMillis(duration)}ms'`
+
+/**
+ * The transaction's settings as SQL, sent in the same message as its BEGIN (or SAVEPOINT): one round trip
+ * where a statement of their own was a second one (10 ms each to a database in another zone).
+ */
+const settingsStatement = ({ readOnly, timeouts }: TransactionSettings) =>
+  `select set_config('statement_timeout', ${millis(timeouts.statement)}, true),
+    set_config('lock_timeout', ${millis(timeouts.lock)}, true),
+    set_config('idle_in_transaction_session_timeout', ${millis(timeouts.idleInTransaction)}, true)${
+    readOnly ? `, set_config('transaction_read_only', 'on', true)` : ""
+  }`
+
+/** `sql.withTransaction`, but with the settings in the message that begins the transaction. */
+const transactionWith = (sql: SqlClient.SqlClient, settings: TransactionSettings) =>
+  SqlClient.makeWithTransaction({
+    transactionTag: SqlClient.TransactionConnection,
+    spanAttributes: [],
+    acquireConnection: Effect.flatMap(
+      Scope.make(),
+      (scope) => Effect.map(Scope.extend(sql.reserve, scope), (connection) => [scope, connection] as const)
+    ),
+    begin: (connection) => connection.executeUnprepared(`BEGIN; ${settingsStatement(settings)}`, [], undefined),
+    savepoint: (connection, id) =>
+      connection.executeUnprepared(`SAVEPOINT effect_sql_${id}; ${settingsStatement(settings)}`, [], undefined),
+    commit: (connection) => connection.executeUnprepared("COMMIT", [], undefined),
+    rollback: (connection) => connection.executeUnprepared("ROLLBACK", [], undefined),
+    rollbackSavepoint: (connection, id) =>
+      connection.executeUnprepared(`ROLLBACK TO SAVEPOINT effect_sql_${id}`, [], undefined)
+  })
 
 const ProbeRow = Schema.Struct({
   schema_version: Schema.Number,
@@ -255,12 +290,7 @@ const decodeProbe = (rows: ReadonlyArray<unknown>) =>
   )
 
 export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({
-  transaction: sql.withTransaction,
-  begin: ({ readOnly, timeouts }) =>
-    sql`select set_config('statement_timeout', ${millis(timeouts.statement)}, true),
-      set_config('lock_timeout', ${millis(timeouts.lock)}, true),
-      set_config('idle_in_transaction_session_timeout', ${millis(timeouts.idleInTransaction)}, true)
-      ${readOnly ? sql`, set_config('transaction_read_only', 'on', true)` : sql``}`.pipe(Effect.asVoid),
+  transaction: (body, settings) => transactionWith(sql, settings)(body),
   acquire: (mode) =>
     sql`select ${mode === "shared" ? sql`pg_advisory_xact_lock_shared` : sql`pg_advisory_xact_lock`}(
         ${String(seedLock.id)}::bigint)::text as locked,

@@ -162,7 +162,6 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
             )
           )
         }),
-      begin: () => Effect.void,
       acquire: () =>
         (faults.lockHeldBy !== undefined
           ? Effect.never

@@ -59,6 +59,25 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("bench/WireProxy", (i
       expect(summary.connections).toBe(1)
     }))
 
+  it.scoped("counts each statement of a simple query that holds several, in one round trip", () =>
+    Effect.gen(function*() {
+      const url = Redacted.value((yield* TestDatabase.TestDatabase).url)
+      const proxy = yield* proxyFor(url)
+      const client = yield* clientVia(proxy, url)
+      yield* Effect.promise(async () => {
+        await client.query("begin; select set_config('application_name', 'a;b', true), 'it''s;' as \"x;y\"; ")
+        await client.query("commit")
+      })
+      const summary = proxy.summary()
+      expect(summary.texts).toEqual([
+        "begin",
+        "select set_config('application_name', 'a;b', true), 'it''s;' as \"x;y\"",
+        "commit"
+      ])
+      expect(summary.statements).toBe(3)
+      expect(summary.roundTrips).toBe(3)
+    }))
+
   it.scoped("adds the delay each way: a round trip takes at least twice the delay longer", () =>
     Effect.gen(function*() {
       const url = Redacted.value((yield* TestDatabase.TestDatabase).url)

@@ -21,7 +21,6 @@ const current: LockProbe = { schemaVersion: latestMigration, keyRows: [] }
 /** A database where somebody else holds the lock forever. */
 const contended: LockPrimitives = {
   transaction: (body) => body,
-  begin: () => Effect.void,
   acquire: () => Effect.never,
   registerKey: () => Effect.void,
   holders: Effect.succeed([holder])
@@ -80,7 +79,7 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
     }))
 
   /** @effect/sql when BEGIN fails on a connection the server closed: the ROLLBACK it then sends dies. */
-  const beginFails: LockPrimitives["transaction"] = () => Effect.die(lostConnection)
+  const beginFails = () => Effect.die(lostConnection)
 
   it.effect("a BEGIN on a connection the server had closed is tried once more, on a new connection", () =>
     Effect.gen(function*() {
@@ -88,7 +87,7 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
       const lock = make({
         ...free,
         transaction: (body) =>
-          Effect.flatMap(Ref.getAndUpdate(attempts, (n) => n + 1), (n) => n === 0 ? beginFails(body) : body)
+          Effect.flatMap(Ref.getAndUpdate(attempts, (n) => n + 1), (n) => n === 0 ? beginFails() : body)
       })
       expect(yield* lock.withLock(Effect.succeed("seeded"))).toBe("seeded")
       expect(yield* Ref.get(attempts)).toBe(2)
@@ -99,7 +98,7 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
       const attempts = yield* Ref.make(0)
       const lock = make({
         ...free,
-        transaction: (body) => Effect.zipRight(Ref.update(attempts, (n) => n + 1), beginFails(body))
+        transaction: () => Effect.zipRight(Ref.update(attempts, (n) => n + 1), beginFails())
       })
       const error = yield* Effect.flip(lock.withLock(Effect.void))
       expect(error).toBeInstanceOf(DatabaseError)
