@@ -39,8 +39,8 @@ export const commandContext = (options: ContextOptions) =>
     Layer.provideMerge(EnvFile.layer(options.envFile))
   )
 
-/** The services of the database commands, on a pool. */
-const DatabaseServices = Layer.mergeAll(
+/** Every database service, for the commands that use several (keys, providers). */
+export const DatabaseServices = Layer.mergeAll(
   Seeder.Default,
   ProviderReader.Default,
   ProviderStore.Default,
@@ -51,17 +51,19 @@ const DatabaseServices = Layer.mergeAll(
 )
 
 /**
- * Runs a database command's work on the selected database, after whatever it validated first. A
- * connection in use may stay silent as long as the lock wait, the server's grace and a margin for this
- * program's own work between statements; past that the server is taken for stalled.
+ * Runs a database command's work, with the database services it needs (each is a layer to build: a
+ * no-op seed spent a tenth of its time building services it did not use), on the selected database,
+ * after whatever it validated first. A connection in use may stay silent as long as the lock wait, the
+ * server's grace and a margin for this program's own work between statements; past that the server is
+ * taken for stalled.
  */
-export const withDatabase = (options: {
+export const withDatabase = <ROut, E2, RIn>(options: {
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly lockTimeout: Duration.Duration
-}) =>
+}, services: Layer.Layer<ROut, E2, RIn>) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>) => {
   const poolOptions = { silenceLimit: Duration.sum(options.lockTimeout, Duration.sum(serverGrace, workMargin)) }
-  const layer = DatabaseServices.pipe(Layer.provideMerge(Option.match(options.databaseUrl, {
+  const layer = services.pipe(Layer.provideMerge(Option.match(options.databaseUrl, {
     onNone: () => Database.layerFromConfig(poolOptions),
     onSome: (url) => Database.layer({ _tag: "Url", url }, { ...poolOptions, source: "--database-url" })
   })))

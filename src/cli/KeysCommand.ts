@@ -18,7 +18,7 @@ import { KeyOperationRefused } from "../admin/KeyOperationRefused.js"
 import { KeyStatus, keyStatus } from "../admin/KeyStatus.js"
 import { encryptionStateText } from "../crypto/EncryptionState.js"
 import { encryptedColumns } from "../db/EncryptedColumns.js"
-import { withDatabase } from "./CommandContext.js"
+import { DatabaseServices, withDatabase } from "./CommandContext.js"
 import { databaseOptions, format } from "./CommonOptions.js"
 import { answerTimeout, confirm } from "./Confirmation.js"
 import { exitCodeHelp } from "./ExitCode.js"
@@ -109,7 +109,7 @@ const changeCommand = (operation: KeyOperation, description: string) =>
         return yield* applyKeyChange(operation, target, lock)
       }).pipe(
         Effect.flatMap(print(KeyChangeReport, options.format, keyChangeText)),
-        withDatabase(options)
+        withDatabase(options, DatabaseServices)
       ))).pipe(withCommandContext, Command.withDescription(`${description} ${exitCodeHelp()}`))
 
 const date = (value: Date | null) => value === null ? "-" : value.toISOString()
@@ -137,7 +137,7 @@ const statusCommand = Command.make(
   (options) =>
     keyStatus({ timeout: options.lockTimeout }).pipe(
       Effect.flatMap(print(KeyStatus, options.format, keyStatusText)),
-      withDatabase(options)
+      withDatabase(options, DatabaseServices)
     )
 ).pipe(
   withCommandContext,

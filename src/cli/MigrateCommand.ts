@@ -18,7 +18,7 @@ export const migrateCommand = Command.make(
             : `Applied ${applied.map(([id, name]) => `${id}_${name}`).join(", ")}.`
         )
       ),
-      withDatabase(options)
+      withDatabase(options, Migrations.Default)
     )
 ).pipe(
   withCommandContext,

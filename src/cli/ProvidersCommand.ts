@@ -8,7 +8,7 @@ import { describeDifference } from "../core/FieldDifference.js"
 import { maskedFields, maskProvider } from "../core/MaskedProvider.js"
 import { type StoredRow, UnreadableProvider } from "../core/Provider.js"
 import { ProviderReader } from "../db/ProviderReader.js"
-import { withDatabase } from "./CommandContext.js"
+import { DatabaseServices, withDatabase } from "./CommandContext.js"
 import { databaseOptions, format } from "./CommonOptions.js"
 import { type Format, print } from "./Output.js"
 import { withCommandContext } from "./WithCommandContext.js"
@@ -23,7 +23,7 @@ const runAndPrint = <A, I, E, R>(
   operation: Effect.Effect<A, E, R>,
   schema: Schema.Schema<A, I>,
   text: (result: A) => string
-) => operation.pipe(Effect.tap(print(schema, options.format, text)), withDatabase(options))
+) => operation.pipe(Effect.tap(print(schema, options.format, text)), withDatabase(options, DatabaseServices))
 
 const ListedProvider = Schema.Union(
   Schema.Struct({ ...maskedFields, state: Schema.Literal("enabled", "disabled", "deleted") }),

@@ -62,7 +62,9 @@ export const runSeed = (options: SeedRunOptions) =>
       Effect.flatMap((desired) =>
         desired.providers.length === 0
           ? Effect.flatMap(Encryption, (keys) => nothingToSeed(desired, seedOptions, encryptionState(keys)))
-          : Effect.flatMap(Seeder, (seeder) => seeder.seed(desired, seedOptions)).pipe(withDatabase(options))
+          : Effect.flatMap(Seeder, (seeder) => seeder.seed(desired, seedOptions)).pipe(
+            withDatabase(options, Seeder.Default)
+          )
       ),
       // Provided here rather than with `withCommandContext`: a bad env file or encryption key fails
       // inside the run, so it gets the JSON report too.
