@@ -10,6 +10,7 @@ import { Cause, Data, Effect, Exit } from "effect"
 import { provideInterruptibly } from "./cli/CommandContext.js"
 import { ExitCode } from "./cli/ExitCode.js"
 import { run, toExitCode } from "./cli/Program.js"
+import { ProcessExitsAfterRun } from "./db/Database.js"
 import { fromVariables } from "./env/IndexedConfigProvider.js"
 import * as Tracing from "./telemetry/Tracing.js"
 
@@ -18,6 +19,9 @@ import * as Tracing from "./telemetry/Tracing.js"
  * marks the fiber interrupted when it ends; the code the run printed its outcome for is the one to exit with.
  */
 let decided: number | undefined
+
+/** Calls `then` once stdout and stderr have taken everything written to them before (pipes are asynchronous on macOS). */
+const written = (then: () => void) => process.stdout.write("", () => process.stderr.write("", then))
 
 /** Ends the root span in error when the run exits non-zero (the failure itself is on the step's span). */
 class RunFailed extends Data.TaggedError("RunFailed")<{ readonly exitCode: number }> {
@@ -36,6 +40,7 @@ const main = toExitCode(run(process.argv)).pipe(
   provideInterruptibly(Tracing.layer),
   // Effect's default `fromEnv` makes the walk over thousands of indexed variables quadratic.
   Effect.withConfigProvider(fromVariables(Object.entries(process.env))),
+  Effect.provideService(ProcessExitsAfterRun, true),
   Effect.tap((code) => Effect.sync(() => (decided = code)))
 )
 
@@ -48,8 +53,14 @@ const main = toExitCode(run(process.argv)).pipe(
 NodeRuntime.runMain(Effect.uninterruptible(main), {
   disablePrettyLogger: true,
   disableErrorReporting: true,
-  teardown: (exit, onExit) =>
-    onExit(decided ?? (Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? ExitCode.Interrupted : 1))
+  // Exits as soon as what the run printed is written: the pool's connections may still be closing
+  // (ProcessExitsAfterRun), and waiting for the server to hang up would cost a round trip.
+  teardown: (exit) =>
+    written(() =>
+      process.exit(
+        decided ?? (Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? ExitCode.Interrupted : 1)
+      )
+    )
 })
 // Only now: runMain's own handlers are installed, so a signal that arrived while the modules loaded is
 // still pending (a process with no listener left would drop it) and interrupts the run.
