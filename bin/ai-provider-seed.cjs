@@ -10,6 +10,7 @@
 const Fs = require("node:fs")
 const { createRequire } = require("node:module")
 const Path = require("node:path")
+const V8 = require("node:v8")
 const Vm = require("node:vm")
 
 const readCache = (file) => {
@@ -21,6 +22,25 @@ const readCache = (file) => {
 }
 
 /**
+ * Once the program is loaded, the young generation keeps its size instead of doubling while the run's data
+ * survives its collections: a first seed of 10,000 providers peaked at 145-165 MiB of RSS with V8's
+ * default, 126-131 MiB with it, in the same time (bench/PROFILE.md, part 6). Not before: loading the
+ * program allocates more than the initial size, and collecting that early cost a no-op start 5 ms. V8
+ * reads this flag whenever the young generation would grow; the cache is written (by the build's training
+ * run) under V8's default, the flags a start compiles the bundle with, or V8 would reject it.
+ */
+const defaultGrowthFactor = 2
+const holdYoungGeneration = () => V8.setFlagsFromString("--semi-space-growth-factor=1")
+
+/** The bundle as a script, from the code cache in `cacheFile` when V8 accepts it (see `runBundle`). */
+const compile = (bundle, cacheFile) => {
+  // CommonJS's own wrapper: the bundle sees require, module and __dirname as when Node loads it. On a
+  // line of its own, which lineOffset hides: stack traces point at the bundle's own lines and columns.
+  const source = `(function (exports, require, module, __filename, __dirname) {\n${Fs.readFileSync(bundle, "utf8")}\n})`
+  return new Vm.Script(source, { filename: bundle, lineOffset: -1, cachedData: readCache(cacheFile) })
+}
+
+/**
  * Runs a bundle as Node runs a CommonJS module, but compiled through `vm.Script` with `cachedData`.
  * The cache is written only by the build's training run (AI_PROVIDER_SEED_WRITE_CODE_CACHE=1), at exit,
  * when it holds every function the run compiled, not only the top level. The bundle has no dynamic
@@ -29,17 +49,18 @@ const readCache = (file) => {
  */
 const runBundle = (bundle) => {
   const cacheFile = `${bundle}.cache`
-  // CommonJS's own wrapper: the bundle sees require, module and __dirname as when Node loads it. On a
-  // line of its own, which lineOffset hides: stack traces point at the bundle's own lines and columns.
-  const source = `(function (exports, require, module, __filename, __dirname) {\n${Fs.readFileSync(bundle, "utf8")}\n})`
-  const script = new Vm.Script(source, { filename: bundle, lineOffset: -1, cachedData: readCache(cacheFile) })
+  const script = compile(bundle, cacheFile)
   if (process.env.AI_PROVIDER_SEED_WRITE_CODE_CACHE === "1") {
-    process.once("exit", () => Fs.writeFileSync(cacheFile, script.createCachedData()))
+    process.once("exit", () => {
+      V8.setFlagsFromString(`--semi-space-growth-factor=${defaultGrowthFactor}`)
+      Fs.writeFileSync(cacheFile, script.createCachedData())
+    })
   }
   const module = { exports: {} }
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, Path.dirname(bundle))
+  holdYoungGeneration()
 }
 
-module.exports = { runBundle }
+module.exports = { compile, runBundle }
 
 if (require.main === module) runBundle(Path.join(__dirname, "../dist/program/ai-provider-seed.cjs"))
