@@ -24,6 +24,7 @@
  */
 import { Data, Effect } from "effect"
 import * as Net from "node:net"
+import { statementsOf } from "../scripts/SqlStatements.js"
 
 export class WireProxyError extends Data.TaggedError("WireProxyError")<{
   readonly step: "listen" | "close"
@@ -171,28 +172,6 @@ const cString = (buffer: Buffer, from: number) => {
     value: buffer.toString("utf8", from, end),
     next: end + 1
   }
-}
-
-/**
- * The statements of a simple query: its text split at each `;` outside quotes (single, double; no
- * dollar quoting, which none of the clients sends in a query of several statements).
- */
-export const statementsOf = (text: string): ReadonlyArray<string> => {
-  const statements: Array<string> = []
-  let quote: string | undefined
-  let start = 0
-  for (let at = 0; at < text.length; at++) {
-    const char = text[at]
-    if (quote !== undefined) {
-      if (char === quote) quote = undefined
-    } else if (char === "'" || char === "\"") quote = char
-    else if (char === ";") {
-      statements.push(text.slice(start, at))
-      start = at + 1
-    }
-  }
-  statements.push(text.slice(start))
-  return statements.filter((statement) => statement.trim() !== "")
 }
 
 /** A delayed, ordered, bounded forwarding of one direction. */

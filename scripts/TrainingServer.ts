@@ -7,6 +7,7 @@
  */
 import { Effect } from "effect"
 import * as Net from "node:net"
+import { statementsOf } from "./SqlStatements.js"
 
 const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff])
 const int32 = (n: number) => {
@@ -87,16 +88,15 @@ const converse = (socket: Net.Socket, schemaVersion: number) => {
   const answer = (type: string, body: Buffer) => {
     switch (type) {
       case "Q": {
-        const query = body.toString("utf8", 0, body.length - 1)
-        const verb = query.trim().toUpperCase()
-        if (verb === "BEGIN") inTransaction = true
-        if (verb === "COMMIT" || verb === "ROLLBACK") inTransaction = false
-        const { rows, tag } = answerOf(query, schemaVersion)
-        return send(
-          ...(rows === undefined ? [] : [rowDescription(rows), dataRow(rows)]),
-          message("C", text(tag)),
-          ready()
-        )
+        // A simple query may hold several statements (BEGIN, the settings and the lock): each is answered.
+        const answers = statementsOf(body.toString("utf8", 0, body.length - 1)).flatMap((query) => {
+          const verb = query.trim().toUpperCase()
+          if (verb === "BEGIN") inTransaction = true
+          if (verb === "COMMIT" || verb === "ROLLBACK") inTransaction = false
+          const { rows, tag } = answerOf(query, schemaVersion)
+          return [...(rows === undefined ? [] : [rowDescription(rows), dataRow(rows)]), message("C", text(tag))]
+        })
+        return send(...answers, ready())
       }
       case "P": {
         const nameEnd = body.indexOf(0)

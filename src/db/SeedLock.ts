@@ -73,12 +73,13 @@ export interface TransactionSettings {
 
 /** What the bounded lock needs from the database; `sqlPrimitives` gives the SQL ones, tests give their own. */
 export interface LockPrimitives {
-  readonly transaction: <A, E, R>(
-    body: Effect.Effect<A, E, R>,
-    settings: TransactionSettings
-  ) => Effect.Effect<A, E | SqlError, R>
-  /** Waits for the lock inside the current transaction and reads the probe, in one statement. */
-  readonly acquire: (mode: LockMode) => Effect.Effect<LockProbe, SqlError>
+  /** Runs `body` in a transaction that `acquire` begins: COMMIT when it succeeds, else ROLLBACK. */
+  readonly transaction: <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+  /**
+   * Begins the transaction with its settings, waits for the lock and reads the probe: one message, one
+   * round trip (10 ms each to a database 5 ms away).
+   */
+  readonly acquire: (mode: LockMode, settings: TransactionSettings) => Effect.Effect<LockProbe, SqlError>
   /** Registers the primary encryption key (once, even when replicas race). */
   readonly registerKey: (key: NewDbcryptKey) => Effect.Effect<void, SqlError>
   /** Who holds the lock, asked on a connection of its own (the waiting transaction may be aborted). */
@@ -96,17 +97,20 @@ class SchemaBehind extends Data.TaggedError("SchemaBehind")<{ readonly version: 
 const isSchemaBehind = (error: unknown): error is SchemaBehind => error instanceof SchemaBehind
 
 /**
- * BEGIN failed: the pooled connection was closed by the server while it sat idle (a restart,
- * `idle_session_timeout`) and the pool had not seen it yet. Nothing ran, so one more attempt on a new
- * connection is safe.
+ * The message that begins the transaction found the connection gone: the server closed the pooled
+ * connection while it sat idle (a restart, `idle_session_timeout`) and the pool had not seen it yet.
+ * Nothing was committed, so one more attempt on a new connection is safe.
  */
 class BeginFailed extends Data.TaggedError("BeginFailed")<{ readonly cause: SqlError }> {}
 const isBeginFailed = (error: unknown): error is BeginFailed => error instanceof BeginFailed
 
-/**
- * @effect/sql reports the ROLLBACK's error after a failed BEGIN, not the BEGIN's (whose SQLSTATE, such
- * as 57P05, would say why), so the fix names the usual causes.
- */
+/** No answer from the server (the socket closed), or its goodbye: SQLSTATE 57P01-57P05 (shutdown, idle timeout). */
+const connectionGone = (error: SqlError) => {
+  const { sqlState } = sqlStateOf(error)
+  return sqlState === undefined || sqlState.startsWith("57P")
+}
+
+/** The same failure twice in a row: its reason, and the usual causes as the fix. */
 const beginFailedTwice = (cause: SqlError) => {
   const error = DatabaseError.fromSqlError("begin the transaction")(cause)
   return new DatabaseError({
@@ -131,21 +135,30 @@ const lockTimeoutOf = (options: LockOptions) => Duration.decode(options.timeout 
 export const make = (primitives: LockPrimitives, checks: LockChecks) => {
   const acquireBounded = (options: LockOptions) =>
     Effect.gen(function*() {
+      const timeout = lockTimeoutOf(options)
+      const serverTimeout = Duration.sum(timeout, serverGrace)
+      const settings: TransactionSettings = {
+        readOnly: options.readOnly ?? false,
+        timeouts: { statement: serverTimeout, lock: serverTimeout, idleInTransaction }
+      }
       const { value: probe, waitedMs } = yield* waitBounded({
         lock: seedLock,
-        timeout: lockTimeoutOf(options),
-        acquire: primitives.acquire(options.mode ?? "exclusive").pipe(
-          Effect.catchIf(
-            (error) => sqlStateOf(error).sqlState === undefinedTable,
-            () => new SchemaBehind({ version: 0 })
-          )
+        timeout,
+        acquire: primitives.acquire(options.mode ?? "exclusive", settings).pipe(
+          Effect.catchTag("SqlError", (error): Effect.Effect<never, SqlError | SchemaBehind | BeginFailed> =>
+            sqlStateOf(error).sqlState === undefinedTable
+              ? Effect.fail(new SchemaBehind({ version: 0 }))
+              : connectionGone(error)
+              ? Effect.fail(new BeginFailed({ cause: error }))
+              : Effect.fail(error))
         ),
         holders: primitives.holders
       })
       yield* Effect.annotateCurrentSpan("lock_wait_ms", waitedMs)
       return { waitedMs, probe }
     }).pipe(
-      Effect.catchTag("SqlError", (error) => Effect.fail(DatabaseError.fromSqlError("take the seed lock")(error))),
+      Effect.catchTag("SqlError", (error) =>
+        Effect.fail(DatabaseError.fromSqlError("take the seed lock")(error))),
       Effect.withSpan("SeedLock.acquire")
     )
 
@@ -168,38 +181,29 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
       const locked = Effect.flatMap(acquireBounded(options), ({ probe, waitedMs }) =>
         Effect.zipRight(check(probe, options), Effect.provideService(body, LockWait, { waitedMs })))
       const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<Effect.Effect.Error<typeof locked>>>())
-      const begun = yield* Ref.make(false)
       // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
       // The lock wait and the body may be interrupted (then the transaction rolls back); COMMIT and what
       // follows it keep the caller's interruptibility: the program's commands finish what they committed.
-      const serverTimeout = Duration.sum(lockTimeoutOf(options), serverGrace)
       const [result, commit] = yield* primitives.transaction(
-        Effect.zipRight(Ref.set(begun, true), Effect.interruptible(locked)).pipe(
+        Effect.interruptible(locked).pipe(
           Effect.tapErrorCause((cause) =>
             Ref.set(bodyFailure, Option.some(cause))
           ),
           Effect.flatMap((result) => Effect.map(Effect.makeSpan("SeedLock.commit"), (span) => [result, span] as const))
-        ),
-        {
-          readOnly: options.readOnly ?? false,
-          timeouts: { statement: serverTimeout, lock: serverTimeout, idleInTransaction }
-        }
+        )
       ).pipe(
-        // @effect/sql turns a failed COMMIT or ROLLBACK into a defect (also the ROLLBACK after a failed
-        // BEGIN). Each means the connection or the server went away: nothing was committed by a rollback,
-        // and the body's own failure (if any) is the one to report.
+        // @effect/sql turns a failed COMMIT or ROLLBACK into a defect. Each means the connection or the
+        // server went away: nothing was committed by a rollback, and the body's own failure (if any) is the
+        // one to report.
         Effect.catchSomeDefect((defect) =>
           defect instanceof SqlError
             ? Option.some(Effect.flatMap(
-              Effect.zip(Ref.get(bodyFailure), Ref.get(begun)),
-              ([failure, begun]) =>
-                Option.match(failure, {
-                  onNone: (): Effect.Effect<never, Effect.Effect.Error<typeof locked> | BeginFailed> =>
-                    Effect.fail(
-                      begun ? DatabaseError.fromSqlError("commit")(defect) : new BeginFailed({ cause: defect })
-                    ),
-                  onSome: Effect.failCause
-                })
+              Ref.get(bodyFailure),
+              Option.match({
+                onNone: (): Effect.Effect<never, Effect.Effect.Error<typeof locked>> =>
+                  Effect.fail(DatabaseError.fromSqlError("commit")(defect)),
+                onSome: Effect.failCause
+              })
             ))
             : Option.none()
         )
@@ -245,10 +249,7 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
 /** A literal of SQL text: a number and a unit, nothing from outside. */
 const millis = (duration: Duration.Duration) => `'${Duration.toMillis(duration)}ms'`
 
-/**
- * The transaction's settings as SQL, sent in the same message as its BEGIN (or SAVEPOINT): one round trip
- * where a statement of their own was a second one (10 ms each to a database in another zone).
- */
+/** The transaction's settings: its timeouts, and read-only mode for readers. */
 const settingsStatement = ({ readOnly, timeouts }: TransactionSettings) =>
   `select set_config('statement_timeout', ${millis(timeouts.statement)}, true),
     set_config('lock_timeout', ${millis(timeouts.lock)}, true),
@@ -256,8 +257,21 @@ const settingsStatement = ({ readOnly, timeouts }: TransactionSettings) =>
     readOnly ? `, set_config('transaction_read_only', 'on', true)` : ""
   }`
 
-/** `sql.withTransaction`, but with the settings in the message that begins the transaction. */
-const transactionWith = (sql: SqlClient.SqlClient, settings: TransactionSettings) =>
+/** The lock, and beside it the schema's version and the registered encryption keys (our constants only). */
+const lockStatement = (mode: LockMode) =>
+  `select ${mode === "shared" ? "pg_advisory_xact_lock_shared" : "pg_advisory_xact_lock"}(${
+    String(seedLock.id)
+  }::bigint)::text as locked,
+    (select coalesce(max(migration_id), 0) from "${migrationsTable}")::int as schema_version,
+    (select coalesce(json_agg(json_build_object(
+      'active_key_digest', active_key_digest, 'revoked_key_digest', revoked_key_digest, 'test', test)), '[]')
+     from dbcrypt_keys) as key_rows`
+
+/**
+ * `sql.withTransaction`, except that BEGIN is not a message of its own: `acquire` sends it with the
+ * settings and the lock.
+ */
+const transactionWith = (sql: SqlClient.SqlClient) =>
   SqlClient.makeWithTransaction({
     transactionTag: SqlClient.TransactionConnection,
     spanAttributes: [],
@@ -265,9 +279,8 @@ const transactionWith = (sql: SqlClient.SqlClient, settings: TransactionSettings
       Scope.make(),
       (scope) => Effect.map(Scope.extend(sql.reserve, scope), (connection) => [scope, connection] as const)
     ),
-    begin: (connection) => connection.executeUnprepared(`BEGIN; ${settingsStatement(settings)}`, [], undefined),
-    savepoint: (connection, id) =>
-      connection.executeUnprepared(`SAVEPOINT effect_sql_${id}; ${settingsStatement(settings)}`, [], undefined),
+    begin: () => Effect.void,
+    savepoint: (connection, id) => connection.executeUnprepared(`SAVEPOINT effect_sql_${id}`, [], undefined),
     commit: (connection) => connection.executeUnprepared("COMMIT", [], undefined),
     rollback: (connection) => connection.executeUnprepared("ROLLBACK", [], undefined),
     rollbackSavepoint: (connection, id) =>
@@ -283,21 +296,27 @@ const ProbeRow = Schema.Struct({
   }))
 })
 
-const decodeProbe = (rows: ReadonlyArray<unknown>) =>
-  Schema.decodeUnknown(ProbeRow)(rows[0]).pipe(
+/** @effect/sql-pg's rows of a message of several statements: one array per statement. */
+const ResultSets = Schema.Array(Schema.Array(Schema.Unknown))
+
+/** The probe: the first row of the message's last statement, the lock's. */
+const decodeProbe = (results: ReadonlyArray<unknown>) =>
+  Schema.decodeUnknown(ResultSets)(results).pipe(
+    Effect.flatMap((sets) => Schema.decodeUnknown(ProbeRow)(sets.at(-1)?.[0])),
     Effect.map((row): LockProbe => ({ schemaVersion: row.schema_version, keyRows: row.key_rows })),
     Effect.orDie
   )
 
 export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({
-  transaction: (body, settings) => transactionWith(sql, settings)(body),
-  acquire: (mode) =>
-    sql`select ${mode === "shared" ? sql`pg_advisory_xact_lock_shared` : sql`pg_advisory_xact_lock`}(
-        ${String(seedLock.id)}::bigint)::text as locked,
-      (select coalesce(max(migration_id), 0) from ${sql(migrationsTable)})::int as schema_version,
-      (select coalesce(json_agg(json_build_object(
-        'active_key_digest', active_key_digest, 'revoked_key_digest', revoked_key_digest, 'test', test)), '[]')
-       from dbcrypt_keys) as key_rows`.pipe(Effect.flatMap(decodeProbe)),
+  transaction: transactionWith(sql),
+  acquire: (mode, settings) =>
+    Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
+      // Nested in a transaction of the caller's, its SAVEPOINT stands for BEGIN.
+      sql.unsafe(
+        `${Option.exists(transaction, ([, depth]) => depth > 0) ? "" : "BEGIN; "}${settingsStatement(settings)}; ${
+          lockStatement(mode)
+        }`
+      )).pipe(Effect.flatMap(decodeProbe)),
   registerKey: (key) =>
     sql`insert into dbcrypt_keys (number, active_key_digest, test)
       select coalesce(max(number), 0) + 1, ${key.active_key_digest}, ${key.test} from dbcrypt_keys

@@ -78,17 +78,25 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
       expect((error as DatabaseError).step).toBe("load providers")
     }))
 
-  /** @effect/sql when BEGIN fails on a connection the server closed: the ROLLBACK it then sends dies. */
-  const beginFails = () => Effect.die(lostConnection)
+  /**
+   * The message that begins the transaction (BEGIN, its settings, the lock) on a connection the server had
+   * closed: it fails without a SQLSTATE, and @effect/sql's ROLLBACK on that connection then dies.
+   */
+  const onClosedConnection = (acquire: LockPrimitives["acquire"]): LockPrimitives => ({
+    ...free,
+    transaction: (body) => Effect.catchAllCause(body, () => Effect.die(lostConnection)),
+    acquire
+  })
 
   it.effect("a BEGIN on a connection the server had closed is tried once more, on a new connection", () =>
     Effect.gen(function*() {
       const attempts = yield* Ref.make(0)
-      const lock = make({
-        ...free,
-        transaction: (body) =>
-          Effect.flatMap(Ref.getAndUpdate(attempts, (n) => n + 1), (n) => n === 0 ? beginFails() : body)
-      })
+      const lock = make(onClosedConnection(() =>
+        Effect.flatMap(
+          Ref.getAndUpdate(attempts, (n) => n + 1),
+          (n) => n === 0 ? Effect.fail(lostConnection) : Effect.succeed(current)
+        )
+      ))
       expect(yield* lock.withLock(Effect.succeed("seeded"))).toBe("seeded")
       expect(yield* Ref.get(attempts)).toBe(2)
     }))
@@ -96,15 +104,34 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
   it.effect("a BEGIN that fails twice is a DatabaseError at the begin step naming the usual causes, after two attempts", () =>
     Effect.gen(function*() {
       const attempts = yield* Ref.make(0)
-      const lock = make({
-        ...free,
-        transaction: () => Effect.zipRight(Ref.update(attempts, (n) => n + 1), beginFails())
-      })
+      const lock = make(
+        onClosedConnection(() => Effect.zipRight(Ref.update(attempts, (n) => n + 1), Effect.fail(lostConnection)))
+      )
       const error = yield* Effect.flip(lock.withLock(Effect.void))
       expect(error).toBeInstanceOf(DatabaseError)
       expect((error as DatabaseError).step).toBe("begin the transaction")
       expect(error.message).toContain("idle_session_timeout")
       expect(yield* Ref.get(attempts)).toBe(2)
+    }))
+
+  it.effect("the server's own refusal of the lock's message (a SQLSTATE) is not tried again", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const denied = new SqlError({
+        message: "Failed to execute statement",
+        cause: Object.assign(new Error("permission denied for table dbcrypt_keys"), {
+          code: "42501",
+          severity: "ERROR"
+        })
+      })
+      const lock = make({
+        ...free,
+        acquire: () => Effect.zipRight(Ref.update(attempts, (n) => n + 1), Effect.fail(denied))
+      })
+      const error = yield* Effect.flip(lock.withLock(Effect.void))
+      expect((error as DatabaseError).step).toBe("take the seed lock")
+      expect(error.message).toContain("permission denied for table dbcrypt_keys")
+      expect(yield* Ref.get(attempts)).toBe(1)
     }))
 
   it.effect("a COMMIT that fails after the body ran is not retried: the body ran once", () =>
