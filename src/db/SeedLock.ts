@@ -8,7 +8,7 @@
  * the lock's own statement: the schema's version (behind: migrate under the migrations lock, then try
  * once more) and the encryption keys registered in `dbcrypt_keys` (they must match the configured ones
  * before anything is read or written). The transaction sets its own timeouts, whatever the database's
- * defaults are.
+ * defaults are. BEGIN, those settings and the lock with its probe are one message: one round trip.
  */
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
