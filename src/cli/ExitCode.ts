@@ -10,7 +10,7 @@ import { DecryptionFailed, EncryptionKeyMismatch } from "../crypto/Encryption.js
 import { LockTimeout } from "../db/AdvisoryLock.js"
 import { ConstraintViolation } from "../db/ConstraintViolation.js"
 import { DatabaseError } from "../db/DatabaseError.js"
-import { EmbeddedPostgresError } from "../db/EmbeddedPostgres.js"
+import { EmbeddedPostgresError } from "../db/embedded/Errors.js"
 import { EnvFileError } from "../env/EnvFile.js"
 import { isUsageError } from "./UsageError.js"
 

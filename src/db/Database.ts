@@ -12,7 +12,6 @@ import Pg from "pg"
 import { InvalidConfiguration } from "../core/Errors.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 import * as DatabaseUrl from "./DatabaseUrl.js"
-import { EmbeddedPostgres } from "./EmbeddedPostgres.js"
 
 /** Every connection says who it is, so an operator can recognize the seed in `pg_stat_activity`. */
 export const applicationName = "ai-provider-seed"
@@ -248,20 +247,29 @@ export const pool = (url: Redacted.Redacted<string>, options: PoolOptions = {}) 
 export const layer = (selection: DatabaseSelection, options: PoolOptions = {}) =>
   selection._tag === "Url"
     ? pool(selection.url, options)
-    : Layer.unwrapEffect(Effect.map(EmbeddedPostgres, (server) => pool(server.url, options))).pipe(
-      Layer.provide(
-        EmbeddedPostgres.layer({ mode: "persistent", dataDir: selection.dataDir, relocatable: !selection.configured })
-          .pipe(Layer.mapError((error) =>
-            error._tag === "EmbeddedPostgresError" ? error : new InvalidConfiguration({
-              variables: [dataDirVariable],
-              rule: `${
-                selection.configured ? "the directory it names" : `the default, ${defaultEmbeddedDataDir}`
-              } (${error.dataDir}) cannot be used: ${error.reason}`,
-              fix: error.fix
+    // Loaded only for the embedded server: a run against a URL does not evaluate its modules.
+    : Layer.unwrapEffect(Effect.map(
+      Effect.promise(() => import("./EmbeddedPostgres.js")),
+      ({ EmbeddedPostgres }) =>
+        Layer.unwrapEffect(Effect.map(EmbeddedPostgres, (server) => pool(server.url, options))).pipe(
+          Layer.provide(
+            EmbeddedPostgres.layer({
+              mode: "persistent",
+              dataDir: selection.dataDir,
+              relocatable: !selection.configured
             })
-          ))
-      )
-    )
+              .pipe(Layer.mapError((error) =>
+                error._tag === "EmbeddedPostgresError" ? error : new InvalidConfiguration({
+                  variables: [dataDirVariable],
+                  rule: `${
+                    selection.configured ? "the directory it names" : `the default, ${defaultEmbeddedDataDir}`
+                  } (${error.dataDir}) cannot be used: ${error.reason}`,
+                  fix: error.fix
+                })
+              ))
+          )
+        )
+    ))
 
 export const layerFromConfig = (options: PoolOptions = {}) =>
   Layer.unwrapEffect(Effect.map(selectionFromConfig, (selection) => layer(selection, options)))
