@@ -94,6 +94,8 @@ export const holdersOf = (sql: SqlClient.SqlClient, id: bigint) =>
 export const waitBounded = <A, E>(options: {
   readonly lock: AdvisoryLock
   readonly timeout: Duration.DurationInput
+  /** Milliseconds an earlier attempt already waited (on a connection that was lost), counted in the wait. */
+  readonly waitedBefore?: number
   readonly acquire: Effect.Effect<A, E | SqlError>
   readonly holders: Effect.Effect<ReadonlyArray<LockHolder>, SqlError>
 }) =>
@@ -103,7 +105,7 @@ export const waitBounded = <A, E>(options: {
       Effect.timeoutOption(options.timeout),
       Effect.catchIf((error) => isLockNotAvailable(error), () => Effect.succeedNone)
     )
-    const waitedMs = (yield* Clock.currentTimeMillis) - started
+    const waitedMs = (yield* Clock.currentTimeMillis) - started + (options.waitedBefore ?? 0)
     if (Option.isSome(acquired)) return { waitedMs, value: acquired.value }
     const holders = yield* options.holders.pipe(
       Effect.catchAll((error) =>

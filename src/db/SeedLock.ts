@@ -97,9 +97,9 @@ class SchemaBehind extends Data.TaggedError("SchemaBehind")<{ readonly version: 
 const isSchemaBehind = (error: unknown): error is SchemaBehind => error instanceof SchemaBehind
 
 /**
- * The message that begins the transaction found the connection gone: the server closed the pooled
- * connection while it sat idle (a restart, `idle_session_timeout`) and the pool had not seen it yet.
- * Nothing was committed, so one more attempt on a new connection is safe.
+ * The message that begins the transaction and waits for the lock lost its connection: the server had
+ * closed it while it sat idle in the pool (a restart, `idle_session_timeout`), or ended it during the wait.
+ * Nothing was committed, so one more attempt on a new connection is safe, within what is left of the bound.
  */
 class BeginFailed extends Data.TaggedError("BeginFailed")<{ readonly cause: SqlError }> {}
 const isBeginFailed = (error: unknown): error is BeginFailed => error instanceof BeginFailed
@@ -110,15 +110,15 @@ const connectionGone = (error: SqlError) => {
   return sqlState === undefined || sqlState.startsWith("57P")
 }
 
-/** The same failure twice in a row: its reason, and the usual causes as the fix. */
-const beginFailedTwice = (cause: SqlError) => {
-  const error = DatabaseError.fromSqlError("begin the transaction")(cause)
+/** The connection lost again, on the second attempt: its reason, and the usual causes as the fix. */
+const connectionLostTwice = (cause: SqlError) => {
+  const error = DatabaseError.fromSqlError("take the seed lock")(cause)
   return new DatabaseError({
     step: error.step,
-    reason: `${error.reason} (on two connections in a row, before the transaction began)`,
+    reason: `${error.reason} (the connection was lost twice in a row, on two connections)`,
     ...(error.sqlState === undefined ? {} : { sqlState: error.sqlState }),
     fix: error.fix ??
-      "the server closed the connections before their first statement: it closes idle sessions (`idle_session_timeout`: raise it for this role) or was restarting; check the server, then start again"
+      "the server closed the session: it closes idle sessions (`idle_session_timeout`: raise it for this role), was restarting, or the session was ended (pg_terminate_backend); check the server, then start again"
   })
 }
 
@@ -133,7 +133,7 @@ const idleInTransaction = Duration.seconds(60)
 const lockTimeoutOf = (options: LockOptions) => Duration.decode(options.timeout ?? defaultLockTimeout)
 
 export const make = (primitives: LockPrimitives, checks: LockChecks) => {
-  const acquireBounded = (options: LockOptions) =>
+  const acquireBounded = (options: LockOptions, waitedBefore: number) =>
     Effect.gen(function*() {
       const timeout = lockTimeoutOf(options)
       const serverTimeout = Duration.sum(timeout, serverGrace)
@@ -144,6 +144,7 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
       const { value: probe, waitedMs } = yield* waitBounded({
         lock: seedLock,
         timeout,
+        waitedBefore,
         acquire: primitives.acquire(options.mode ?? "exclusive", settings).pipe(
           Effect.catchTag("SqlError", (error): Effect.Effect<never, SqlError | SchemaBehind | BeginFailed> =>
             sqlStateOf(error).sqlState === undefinedTable
@@ -176,19 +177,20 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
       }
     })
 
-  const attempt = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions) =>
+  const attempt = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions, waitedBefore = 0) =>
     Effect.gen(function*() {
-      const locked = Effect.flatMap(acquireBounded(options), ({ probe, waitedMs }) =>
-        Effect.zipRight(check(probe, options), Effect.provideService(body, LockWait, { waitedMs })))
+      const locked = Effect.flatMap(
+        acquireBounded(options, waitedBefore),
+        ({ probe, waitedMs }) =>
+          Effect.zipRight(check(probe, options), Effect.provideService(body, LockWait, { waitedMs }))
+      )
       const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<Effect.Effect.Error<typeof locked>>>())
       // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
       // The lock wait and the body may be interrupted (then the transaction rolls back); COMMIT and what
       // follows it keep the caller's interruptibility: the program's commands finish what they committed.
       const [result, commit] = yield* primitives.transaction(
         Effect.interruptible(locked).pipe(
-          Effect.tapErrorCause((cause) =>
-            Ref.set(bodyFailure, Option.some(cause))
-          ),
+          Effect.tapErrorCause((cause) => Ref.set(bodyFailure, Option.some(cause))),
           Effect.flatMap((result) => Effect.map(Effect.makeSpan("SeedLock.commit"), (span) => [result, span] as const))
         )
       ).pipe(
@@ -222,10 +224,17 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
    * transaction.
    */
   const attemptOnLiveConnection = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions) =>
-    attempt(body, options).pipe(
-      Effect.catchIf(isBeginFailed, () => attempt(body, options)),
-      Effect.catchIf(isBeginFailed, ({ cause }) => Effect.fail(beginFailedTwice(cause)))
-    )
+    Effect.flatMap(Clock.currentTimeMillis, (started) =>
+      attempt(body, options).pipe(
+        Effect.catchIf(isBeginFailed, () =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            // The second attempt waits only for what is left of the bound, and counts the first one's wait.
+            const spentMs = now - started
+            const leftMs = Math.max(0, Duration.toMillis(lockTimeoutOf(options)) - spentMs)
+            return attempt(body, { ...options, timeout: Duration.millis(leftMs) }, spentMs)
+          })),
+        Effect.catchIf(isBeginFailed, ({ cause }) => Effect.fail(connectionLostTwice(cause)))
+      ))
 
   const withLock = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions = {}) =>
     attemptOnLiveConnection(body, options).pipe(

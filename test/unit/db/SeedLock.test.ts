@@ -101,7 +101,7 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
       expect(yield* Ref.get(attempts)).toBe(2)
     }))
 
-  it.effect("a BEGIN that fails twice is a DatabaseError at the begin step naming the usual causes, after two attempts", () =>
+  it.effect("a connection lost twice is a DatabaseError at the lock's step naming the usual causes, after two attempts", () =>
     Effect.gen(function*() {
       const attempts = yield* Ref.make(0)
       const lock = make(
@@ -109,8 +109,29 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
       )
       const error = yield* Effect.flip(lock.withLock(Effect.void))
       expect(error).toBeInstanceOf(DatabaseError)
-      expect((error as DatabaseError).step).toBe("begin the transaction")
+      expect((error as DatabaseError).step).toBe("take the seed lock")
+      expect(error.message).toContain("twice in a row")
       expect(error.message).toContain("idle_session_timeout")
+      expect(yield* Ref.get(attempts)).toBe(2)
+    }))
+
+  it.effect("a connection lost during the wait is tried again for what is left of the bound, not a new one", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      // The first connection is lost after 300 ms of a 500 ms wait; the second waits for a lock never granted.
+      const lock = make(onClosedConnection(() =>
+        Effect.flatMap(
+          Ref.getAndUpdate(attempts, (n) => n + 1),
+          (n) => n === 0 ? Effect.zipRight(Effect.sleep("300 millis"), Effect.fail(lostConnection)) : Effect.never
+        )
+      ))
+      const fiber = yield* Effect.fork(lock.withLock(Effect.void, { timeout: "500 millis" }))
+      yield* TestClock.adjust("499 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toBeInstanceOf(LockTimeout)
+      expect(error).toMatchObject({ waitedMs: 500 })
       expect(yield* Ref.get(attempts)).toBe(2)
     }))
 
