@@ -6,8 +6,8 @@
  * - a simple Query (`Q`) is one statement: `BEGIN`, `COMMIT`, `ROLLBACK` and `SAVEPOINT` sent by a
  *   driver or by `@effect/sql` are simple queries and count like any other (they are round trips; the
  *   summary also gives them apart as `transactionControl`). A `Q` holding several `;`-separated
- *   statements counts each of them (one message, one round trip: the program begins its transactions
- *   with `BEGIN; select set_config(...)`, two statements).
+ *   statements counts each of them (one message, one round trip: the program begins its seed
+ *   transactions with BEGIN, their settings and the lock in one message, three statements).
  * - the extended protocol counts each `Execute` (`E`) once: node-postgres sends Parse/Bind/Describe/
  *   Execute/Sync together for a query with parameters, and a reused prepared statement is Bind/Execute
  *   only. A Parse alone (no Execute) is not a statement.

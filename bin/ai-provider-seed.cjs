@@ -30,7 +30,15 @@ const readCache = (file) => {
  * run) under V8's default, the flags a start compiles the bundle with, or V8 would reject it.
  */
 const defaultGrowthFactor = 2
-const holdYoungGeneration = () => V8.setFlagsFromString("--semi-space-growth-factor=1")
+/**
+ * Only where it was measured (Node 20), and never over an operator's own sizing of the young generation:
+ * a V8 without the flag would print an error at every start, and one of 1 would pin a size they chose.
+ */
+const tunesYoungGeneration = process.versions.node.startsWith("20.") &&
+  ![...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((option) => option.includes("semi-space"))
+const holdYoungGeneration = () => {
+  if (tunesYoungGeneration) V8.setFlagsFromString("--semi-space-growth-factor=1")
+}
 
 /** The bundle as a script, from the code cache in `cacheFile` when V8 accepts it (see `runBundle`). */
 const compile = (bundle, cacheFile) => {
@@ -52,7 +60,7 @@ const runBundle = (bundle) => {
   const script = compile(bundle, cacheFile)
   if (process.env.AI_PROVIDER_SEED_WRITE_CODE_CACHE === "1") {
     process.once("exit", () => {
-      V8.setFlagsFromString(`--semi-space-growth-factor=${defaultGrowthFactor}`)
+      if (tunesYoungGeneration) V8.setFlagsFromString(`--semi-space-growth-factor=${defaultGrowthFactor}`)
       Fs.writeFileSync(cacheFile, script.createCachedData())
     })
   }

@@ -12,6 +12,7 @@ import Pg from "pg"
 import { InvalidConfiguration } from "../core/Errors.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 import * as DatabaseUrl from "./DatabaseUrl.js"
+import { EmbeddedPostgresError, reasonOf } from "./embedded/Errors.js"
 
 /** Every connection says who it is, so an operator can recognize the seed in `pg_stat_activity`. */
 export const applicationName = "ai-provider-seed"
@@ -249,7 +250,16 @@ export const layer = (selection: DatabaseSelection, options: PoolOptions = {}) =
     ? pool(selection.url, options)
     // Loaded only for the embedded server: a run against a URL does not evaluate its modules.
     : Layer.unwrapEffect(Effect.map(
-      Effect.promise(() => import("./EmbeddedPostgres.js")),
+      Effect.tryPromise({
+        try: () => import("./EmbeddedPostgres.js"),
+        catch: (error) =>
+          new EmbeddedPostgresError({
+            step: "start",
+            dataDir: selection.dataDir,
+            reason: `the embedded server's module could not be loaded (${reasonOf(error)})`,
+            fix: "reinstall ai-provider-seed"
+          })
+      }),
       ({ EmbeddedPostgres }) =>
         Layer.unwrapEffect(Effect.map(EmbeddedPostgres, (server) => pool(server.url, options))).pipe(
           Layer.provide(
