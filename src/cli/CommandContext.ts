@@ -8,15 +8,8 @@ import { Duration, Effect, Layer, Logger, Option, type Redacted } from "effect"
 import { Encryption } from "../crypto/Encryption.js"
 import { serverGrace } from "../db/AdvisoryLock.js"
 import * as Database from "../db/Database.js"
-import { DbcryptKeys } from "../db/DbcryptKeys.js"
-import { EncryptedValues } from "../db/EncryptedValues.js"
-import { Migrations } from "../db/Migrations.js"
-import { ProviderReader } from "../db/ProviderReader.js"
-import { ProviderStore } from "../db/ProviderStore.js"
-import { SeedLock } from "../db/SeedLock.js"
 import * as EnvFile from "../env/EnvFile.js"
 import { ProviderEnvironment } from "../env/ProviderEnvironment.js"
-import { Seeder } from "../seed/Seeder.js"
 import type { LogFormat } from "./CommonOptions.js"
 
 /** Logs go to stderr, so stdout carries only the report. */
@@ -38,17 +31,6 @@ export const commandContext = (options: ContextOptions) =>
   Layer.mergeAll(loggerLayer(options.logFormat), ProviderEnvironment.Default, Encryption.layer).pipe(
     Layer.provideMerge(EnvFile.layer(options.envFile))
   )
-
-/** Every database service, for the commands that use several (keys, providers). */
-export const DatabaseServices = Layer.mergeAll(
-  Seeder.Default,
-  ProviderReader.Default,
-  ProviderStore.Default,
-  SeedLock.Default,
-  Migrations.Default,
-  EncryptedValues.Default,
-  DbcryptKeys.Default
-)
 
 /**
  * Runs a database command's work, with the database services it needs (each is a layer to build: a
