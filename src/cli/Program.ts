@@ -6,7 +6,7 @@
  * other command), which was about a quarter of a no-op seed's start-up (bench/PROFILE.md, part 5).
  * Anything else (an option, another command, `--help`) goes through the command line, loaded then.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { FileSystem } from "@effect/platform"
 import { Cause, Config, Console, Effect, Exit, Option } from "effect"
 import { maskUrlsIn } from "../core/UrlMask.js"
 import { ExitCode, exitCodeForCause } from "./ExitCode.js"
@@ -22,8 +22,9 @@ export const run = (argv: ReadonlyArray<string>) =>
     Config.option(Config.string(onConflictVariable)),
     (onConflict) =>
       argv.length === 3 && argv[2] === "seed" && Option.isNone(onConflict)
-        // Without an env file nothing is read from files; the type asks for a file system all the same.
-        ? runSeed(bareSeedOptions).pipe(Effect.provide(NodeFileSystem.layer))
+        // Without an env file nothing is read from files, though the type asks for a file system: one with
+        // no files, so that Node's is not even loaded.
+        ? runSeed(bareSeedOptions).pipe(Effect.provide(FileSystem.layerNoop({})))
         : Effect.flatMap(Effect.promise(() => import("./Cli.js")), (cli) => cli.run(argv))
   )
 
