@@ -242,44 +242,45 @@ export const pool = (url: Redacted.Redacted<string>, options: PoolOptions = {}) 
   }))
 
 /**
- * The pool for a selection; for the embedded default, the server lives as long as the layer. A data
- * directory that cannot be used as it is, is the configuration's problem (exit 2), not the server's.
+ * The embedded server for a selection, and the pool on it; its modules are loaded only here, so a run
+ * against a URL does not evaluate them. A data directory that cannot be used as it is, is the
+ * configuration's problem (exit 2), not the server's.
  */
+const embedded = (selection: Extract<DatabaseSelection, { _tag: "Embedded" }>, options: PoolOptions) =>
+  Layer.unwrapEffect(Effect.map(
+    Effect.tryPromise({
+      try: () => import("./EmbeddedPostgres.js"),
+      catch: (error) =>
+        new EmbeddedPostgresError({
+          step: "start",
+          dataDir: selection.dataDir,
+          reason: `the embedded server's module could not be loaded (${reasonOf(error)})`,
+          fix: "reinstall ai-provider-seed"
+        })
+    }),
+    ({ EmbeddedPostgres }) => {
+      const server = EmbeddedPostgres.layer({
+        mode: "persistent",
+        dataDir: selection.dataDir,
+        relocatable: !selection.configured
+      }).pipe(Layer.mapError((error) =>
+        error._tag === "EmbeddedPostgresError" ? error : new InvalidConfiguration({
+          variables: [dataDirVariable],
+          rule: `${
+            selection.configured ? "the directory it names" : `the default, ${defaultEmbeddedDataDir}`
+          } (${error.dataDir}) cannot be used: ${error.reason}`,
+          fix: error.fix
+        })
+      ))
+      return Layer.unwrapEffect(Effect.map(EmbeddedPostgres, (running) => pool(running.url, options))).pipe(
+        Layer.provide(server)
+      )
+    }
+  ))
+
+/** The pool for a selection; for the embedded default, the server lives as long as the layer. */
 export const layer = (selection: DatabaseSelection, options: PoolOptions = {}) =>
-  selection._tag === "Url"
-    ? pool(selection.url, options)
-    // Loaded only for the embedded server: a run against a URL does not evaluate its modules.
-    : Layer.unwrapEffect(Effect.map(
-      Effect.tryPromise({
-        try: () => import("./EmbeddedPostgres.js"),
-        catch: (error) =>
-          new EmbeddedPostgresError({
-            step: "start",
-            dataDir: selection.dataDir,
-            reason: `the embedded server's module could not be loaded (${reasonOf(error)})`,
-            fix: "reinstall ai-provider-seed"
-          })
-      }),
-      ({ EmbeddedPostgres }) =>
-        Layer.unwrapEffect(Effect.map(EmbeddedPostgres, (server) => pool(server.url, options))).pipe(
-          Layer.provide(
-            EmbeddedPostgres.layer({
-              mode: "persistent",
-              dataDir: selection.dataDir,
-              relocatable: !selection.configured
-            })
-              .pipe(Layer.mapError((error) =>
-                error._tag === "EmbeddedPostgresError" ? error : new InvalidConfiguration({
-                  variables: [dataDirVariable],
-                  rule: `${
-                    selection.configured ? "the directory it names" : `the default, ${defaultEmbeddedDataDir}`
-                  } (${error.dataDir}) cannot be used: ${error.reason}`,
-                  fix: error.fix
-                })
-              ))
-          )
-        )
-    ))
+  selection._tag === "Url" ? pool(selection.url, options) : embedded(selection, options)
 
 export const layerFromConfig = (options: PoolOptions = {}) =>
   Layer.unwrapEffect(Effect.map(selectionFromConfig, (selection) => layer(selection, options)))

@@ -146,20 +146,20 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
         timeout,
         waitedBefore,
         acquire: primitives.acquire(options.mode ?? "exclusive", settings).pipe(
-          Effect.catchTag("SqlError", (error): Effect.Effect<never, SqlError | SchemaBehind | BeginFailed> =>
+          Effect.mapError((error) =>
             sqlStateOf(error).sqlState === undefinedTable
-              ? Effect.fail(new SchemaBehind({ version: 0 }))
+              ? new SchemaBehind({ version: 0 })
               : connectionGone(error)
-              ? Effect.fail(new BeginFailed({ cause: error }))
-              : Effect.fail(error))
+              ? new BeginFailed({ cause: error })
+              : error
+          )
         ),
         holders: primitives.holders
       })
       yield* Effect.annotateCurrentSpan("lock_wait_ms", waitedMs)
       return { waitedMs, probe }
     }).pipe(
-      Effect.catchTag("SqlError", (error) =>
-        Effect.fail(DatabaseError.fromSqlError("take the seed lock")(error))),
+      Effect.catchTag("SqlError", (error) => Effect.fail(DatabaseError.fromSqlError("take the seed lock")(error))),
       Effect.withSpan("SeedLock.acquire")
     )
 
