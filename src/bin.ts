@@ -20,8 +20,18 @@ import * as Tracing from "./telemetry/Tracing.js"
  */
 let decided: number | undefined
 
-/** Calls `then` once stdout and stderr have taken everything written to them before (pipes are asynchronous on macOS). */
-const written = (then: () => void) => process.stdout.write("", () => process.stderr.write("", then))
+/**
+ * Calls `then` once stdout and stderr have taken everything written to them before (pipes are asynchronous
+ * on macOS), or after 10 s: a reader that takes nothing (a stopped pager) does not keep the process forever.
+ */
+const written = (then: () => void) => {
+  const bound = setTimeout(then, 10_000)
+  process.stdout.write("", () =>
+    process.stderr.write("", () => {
+      clearTimeout(bound)
+      then()
+    }))
+}
 
 /** Ends the root span in error when the run exits non-zero (the failure itself is on the step's span). */
 class RunFailed extends Data.TaggedError("RunFailed")<{ readonly exitCode: number }> {
