@@ -4,7 +4,8 @@
  * `plan`, so every rule is testable without a process. A bad setting never fails the run: it is named
  * in a warning and tracing falls back to its default or turns off, as the OpenTelemetry spec asks.
  */
-import { Config, Option, Redacted, Tracer } from "effect"
+import { Config, type ConfigError, Effect, Iterable, Option, Redacted, Tracer } from "effect"
+import { variables } from "../env/IndexedConfigProvider.js"
 
 export type OtlpProtocol = "http/protobuf" | "http/json"
 
@@ -49,8 +50,7 @@ export const defaultServiceName = "ai-provider-seed"
 
 const optional = <A>(config: Config.Config<A>) => Config.map(Config.option(config), Option.getOrUndefined)
 
-/** Reads the variables; a missing one is `undefined`, never an error. */
-export const tracingVariables: Config.Config<TracingVariables> = Config.all({
+const throughConfig: Config.Config<TracingVariables> = Config.all({
   OTEL_SDK_DISABLED: optional(Config.string("OTEL_SDK_DISABLED")),
   OTEL_TRACES_EXPORTER: optional(Config.string("OTEL_TRACES_EXPORTER")),
   OTEL_EXPORTER_OTLP_ENDPOINT: optional(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
@@ -64,6 +64,22 @@ export const tracingVariables: Config.Config<TracingVariables> = Config.all({
   TRACEPARENT: optional(Config.string("TRACEPARENT")),
   traceparent: optional(Config.string("traceparent"))
 })
+
+/** Every variable read here is an `OTEL_*` or a `TRACEPARENT` in some case. */
+const mayConfigureTracing = (name: string) => name.startsWith("OTEL_") || name.toUpperCase() === "TRACEPARENT"
+
+/**
+ * Reads the variables; a missing one is `undefined`, never an error. The program's own provider
+ * (`fromVariables`) tells at once when none of them is set, as on most starts: reading the twelve through
+ * `Config` anyway took 3 ms of a no-op seed's start (bench/PROFILE.md, part 7).
+ */
+export const tracingVariables: Effect.Effect<TracingVariables, ConfigError.ConfigError> = Effect.flatMap(
+  Effect.configProviderWith(Effect.succeed),
+  (provider) => {
+    const plain = variables(provider)
+    return plain !== undefined && !Iterable.some(plain.keys(), mayConfigureTracing) ? Effect.succeed({}) : throughConfig
+  }
+)
 
 /** The spec treats an empty value as unset. */
 const present = (value: string | undefined): string | undefined => {

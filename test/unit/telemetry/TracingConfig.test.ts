@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Redacted } from "effect"
+import { ConfigProvider, Effect, Option, Redacted } from "effect"
 import { fromVariables } from "../../../src/env/IndexedConfigProvider.js"
 import {
   type ExportSettings,
@@ -170,4 +170,23 @@ describe("TracingConfig.tracingVariables", () => {
       OTEL_EXPORTER_OTLP_HEADERS: "a=b",
       traceparent: `00-${traceId}-${spanId}-01`
     })))))
+
+  it.effect("reads them through Config from any other ConfigProvider", () =>
+    Effect.gen(function*() {
+      const variables = yield* tracingVariables
+      expect(variables.OTEL_EXPORTER_OTLP_ENDPOINT).toBe("http://collector:4318")
+      expect(variables.OTEL_SERVICE_NAME).toBe("gateway")
+    }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(
+      new Map(Object.entries({
+        ...endpoint,
+        OTEL_SERVICE_NAME: "gateway"
+      }))
+    ))))
+
+  it.effect("none set: every variable is undefined", () =>
+    Effect.gen(function*() {
+      const variables = yield* tracingVariables
+      expect(Object.values(variables).filter((value) => value !== undefined)).toEqual([])
+      expect(plan(variables).export).toEqual(Option.none())
+    }).pipe(Effect.withConfigProvider(fromVariables(Object.entries({ PATH: "/usr/bin", HOME: "/root" })))))
 })
