@@ -165,7 +165,7 @@ const onTheWire = (url: string, env: Environment, variant: Variant = program) =>
     yield* measure(variant, { ...cleanEnvironment, ...env, DATABASE_URL: proxy.via(url) })
     const statements = proxy.statements
     // The seed's lock is the last one taken; it is held until the COMMIT that follows it.
-    const lockAt = statements.map((statement) => statement.text.includes("pg_advisory_xact_lock")).lastIndexOf(true)
+    const lockAt = statements.map((statement) => statement.text.includes("advisory_xact_lock")).lastIndexOf(true)
     const commit = statements.slice(lockAt + 1).find((statement) => /^\s*commit/i.test(statement.text))
     return {
       statements: proxy.summary().statements,

@@ -1,7 +1,7 @@
 /**
  * A scripted PostgreSQL for the code cache's training run (scripts/build.ts): it speaks the wire protocol
  * well enough for a first seed of one provider on a current, empty schema (trust authentication, BEGIN,
- * the transaction's settings, the lock with its probe, the load, the inserts, COMMIT). Training against
+ * the transaction's settings, the lock with its probe and the load in one message, the inserts, COMMIT). Training against
  * it puts what a seed compiles after connecting into the cache too; against a server that hung up, that
  * was about 6 % of a no-op start. No database is needed to build.
  */
@@ -21,6 +21,7 @@ const message = (type: string, ...parts: ReadonlyArray<Buffer>) => {
   return Buffer.concat([Buffer.from(type), int32(payload.length + 4), payload])
 }
 
+const boolType = 16
 const textType = 25
 const int4Type = 23
 const jsonType = 114
@@ -46,12 +47,15 @@ const dataRow = ({ values }: Rows) =>
     ...values.map((value) => Buffer.concat([int32(Buffer.byteLength(value)), Buffer.from(value)]))
   )
 
-/** What a statement returns: the lock's probe and the transaction's settings have rows, the rest none. */
+/**
+ * What a statement returns: the lock with its probe (tried and granted at once) and the transaction's
+ * settings have rows, the rest none (the load finds no provider).
+ */
 const rowsOf = (query: string, schemaVersion: number): Rows | undefined => {
-  if (query.includes("pg_advisory_xact_lock")) {
+  if (query.includes("advisory_xact_lock")) {
     return {
-      columns: [["locked", textType], ["schema_version", int4Type], ["key_rows", jsonType]],
-      values: ["", String(schemaVersion), "[]"]
+      columns: [["granted", boolType], ["schema_version", int4Type], ["key_rows", jsonType]],
+      values: ["t", String(schemaVersion), "[]"]
     }
   }
   const settings = query.match(/set_config\(/g)?.length ?? 0

@@ -5,34 +5,36 @@
  */
 import { Effect } from "effect"
 import { StoredProvider, UnreadableProvider } from "../core/Provider.js"
-import { ProviderStore } from "./ProviderStore.js"
-import { type LockOptions, SeedLock } from "./SeedLock.js"
+import { providersRead, ProviderStore } from "./ProviderStore.js"
+import { type LockOptions, type ReadRows, SeedLock } from "./SeedLock.js"
 
 export class ProviderReader extends Effect.Service<ProviderReader>()("ai-provider-seed/ProviderReader", {
   effect: Effect.gen(function*() {
     const store = yield* ProviderStore
     const lock = yield* SeedLock
-    const read = Effect.gen(function*() {
-      const rows = yield* store.load
-      const live: Array<StoredProvider> = []
-      for (const row of rows) {
-        if (row instanceof UnreadableProvider) {
-          yield* Effect.logWarning(`stored AI provider "${row.name}" skipped: ${row.reason}`)
-        } else if (!row.deleted) {
-          // Keys are withheld for a disabled provider.
-          live.push(row.enabled ? row : new StoredProvider({ ...row, keys: [] }, true))
+    const liveOf = (read: ReadRows) =>
+      Effect.gen(function*() {
+        const live: Array<StoredProvider> = []
+        for (const row of yield* store.loadFrom(read)) {
+          if (row instanceof UnreadableProvider) {
+            yield* Effect.logWarning(`stored AI provider "${row.name}" skipped: ${row.reason}`)
+          } else if (!row.deleted) {
+            // Keys are withheld for a disabled provider.
+            live.push(row.enabled ? row : new StoredProvider({ ...row, keys: [] }, true))
+          }
         }
-      }
-      return live
-    })
+        return live
+      })
     const shared = (options: Pick<LockOptions, "timeout">) => ({ ...options, mode: "shared", readOnly: true }) as const
     return {
       /** The live (not soft-deleted) providers, in name order; disabled ones without keys. */
       live: (options: Pick<LockOptions, "timeout"> = {}) =>
-        lock.withLock(read, shared(options)).pipe(Effect.withSpan("ProviderReader.live")),
+        lock.withLockReading(providersRead, liveOf, shared(options)).pipe(Effect.withSpan("ProviderReader.live")),
       /** Every stored row, soft-deleted, disabled and unreadable ones included, in name order. */
       all: (options: Pick<LockOptions, "timeout"> = {}) =>
-        lock.withLock(store.load, shared(options)).pipe(Effect.withSpan("ProviderReader.all"))
+        lock.withLockReading(providersRead, store.loadFrom, shared(options)).pipe(
+          Effect.withSpan("ProviderReader.all")
+        )
     }
   }),
   dependencies: [ProviderStore.Default, SeedLock.Default]

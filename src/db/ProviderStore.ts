@@ -14,6 +14,7 @@ import { type DecryptionFailed, Encryption } from "../crypto/Encryption.js"
 import { ConstraintViolation } from "./ConstraintViolation.js"
 import { DatabaseError, pgErrorFields } from "./DatabaseError.js"
 import { type NewKeyRow, type NewProviderRow, ProviderRow, settingsText, toStoredRow } from "./ProviderRows.js"
+import type { LockedRead, ReadRows } from "./SeedLock.js"
 
 export type StoreError = DatabaseError | ConstraintViolation | DecryptionFailed
 
@@ -50,6 +51,23 @@ const failWith = (step: string, rows: ReadonlyArray<NewProviderRow> = []) => (er
   Effect.fail(constraintViolation(error, rows) ?? DatabaseError.fromSqlError(step)(error))
 
 const decodeProviderRows = Schema.decodeUnknown(Schema.Array(ProviderRow))
+
+/**
+ * Every provider with its keys (oldest first), soft-deleted and disabled ones included, in name order: a
+ * read that can go in the seed lock's own message (`SeedLock.withLockReading`).
+ */
+export const providersRead: LockedRead = {
+  statement: `select p.id, p.type::text as type, p.name, p.display_name, p.enabled, p.deleted, p.base_url,
+      p.settings, p.settings_key_id, coalesce(k.keys, '{}') as keys, coalesce(k.key_ids, '{}') as key_ids
+    from ai_providers p
+    left join lateral (
+      select array_agg(api_key order by created_at, id) as keys,
+        array_agg(api_key_key_id order by created_at, id) as key_ids
+      from ai_provider_keys where provider_id = p.id
+    ) k on true
+    order by p.name`,
+  step: "load providers"
+}
 
 /** The rows as the jsonb parameter of one statement; secrets revealed (or sealed) for the statement only. */
 const asJson = (rows: ReadonlyArray<object>) => JSON.stringify(rows)
@@ -99,21 +117,15 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
       Effect.map((decoded) => decoded.map(toStoredRow(encryption)))
     )
 
-  /** Every provider with its keys (oldest first), soft-deleted and disabled ones included, in name order. */
-  const load = sql`
-    select p.id, p.type::text as type, p.name, p.display_name, p.enabled, p.deleted, p.base_url,
-      p.settings, p.settings_key_id, coalesce(k.keys, '{}') as keys, coalesce(k.key_ids, '{}') as key_ids
-    from ai_providers p
-    left join lateral (
-      select array_agg(api_key order by created_at, id) as keys,
-        array_agg(api_key_key_id order by created_at, id) as key_ids
-      from ai_provider_keys where provider_id = p.id
-    ) k on true
-    order by p.name`.pipe(
-    Effect.catchTag("SqlError", failWith("load providers")),
-    Effect.flatMap(decodeRows),
-    Effect.withSpan("ProviderStore.load")
-  )
+  /** The stored providers from the rows of `providersRead`: sent with the seed lock, or run on their own. */
+  const loadFrom = (rows: ReadRows) =>
+    rows.pipe(
+      Effect.catchTag("SqlError", failWith(providersRead.step)),
+      Effect.flatMap(decodeRows),
+      Effect.withSpan("ProviderStore.load")
+    )
+
+  const load = loadFrom(sql.unsafe(providersRead.statement))
 
   const providersInsert = (rows: ReadonlyArray<NewProviderRow>) =>
     sql`insert into ai_providers
@@ -251,7 +263,7 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
 
   const insertAudit = (rows: ReadonlyArray<AuditRow>) => insert({ providers: [], keys: [], audit: rows })
 
-  return { load, insert, insertAll, insertAudit, updateConfiguration, setDeleted, deleteKeys }
+  return { load, loadFrom, insert, insertAll, insertAudit, updateConfiguration, setDeleted, deleteKeys }
 }
 
 /**

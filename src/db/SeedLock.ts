@@ -8,7 +8,12 @@
  * the lock's own statement: the schema's version (behind: migrate under the migrations lock, then try
  * once more) and the encryption keys registered in `dbcrypt_keys` (they must match the configured ones
  * before anything is read or written). The transaction sets its own timeouts, whatever the database's
- * defaults are. BEGIN, those settings and the lock with its probe are one message: one round trip.
+ * defaults are.
+ *
+ * One message begins it: BEGIN, those settings, a try for the lock with the probe, and the body's first
+ * read (the seed's load of the stored providers), so that a start that finds the lock free (as nearly
+ * every start does) has begun, locked, checked and read in one round trip. Only when another session
+ * holds the lock does a second statement wait for it, bounded, and the read run once it is granted.
  */
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
@@ -25,6 +30,7 @@ import {
   serverGrace,
   waitBounded
 } from "./AdvisoryLock.js"
+import { ServerSilent } from "./Database.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 import { latestMigration, type MigrateOptions, Migrations, migrationsTable } from "./Migrations.js"
 
@@ -49,6 +55,16 @@ export interface LockOptions {
   readonly verifyKeys?: boolean
 }
 
+/**
+ * A read that a locked body starts with, sent in the lock's own message: constant SQL text without
+ * parameters, and the step its failures are reported at (it is the part of that message that can take
+ * long: BEGIN, the settings and a try for the lock never wait).
+ */
+export interface LockedRead {
+  readonly statement: string
+  readonly step: string
+}
+
 /** What the lock's statement reads beside the lock. */
 export interface LockProbe {
   /** The highest migration applied. */
@@ -71,15 +87,32 @@ export interface TransactionSettings {
   readonly timeouts: SessionTimeouts
 }
 
+/** What the message that begins the transaction answers. */
+export interface Began {
+  /** The lock was free and is held now; if not, `acquire` waits for it. */
+  readonly granted: boolean
+  readonly probe: LockProbe
+  /** The rows of the read sent with it (read without the lock when it was not granted, and then unused). */
+  readonly rows: ReadonlyArray<unknown>
+}
+
 /** What the bounded lock needs from the database; `sqlPrimitives` gives the SQL ones, tests give their own. */
 export interface LockPrimitives {
-  /** Runs `body` in a transaction that `acquire` begins: COMMIT when it succeeds, else ROLLBACK. */
+  /** Runs `body` in a transaction that `begin` begins: COMMIT when it succeeds, else ROLLBACK. */
   readonly transaction: <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
   /**
-   * Begins the transaction with its settings, waits for the lock and reads the probe: one message, one
-   * round trip (10 ms each to a database 5 ms away).
+   * Begins the transaction with its settings, tries the lock without waiting, reads the probe and runs
+   * `read`: one message, one round trip (10 ms each to a database 5 ms away).
    */
-  readonly acquire: (mode: LockMode, settings: TransactionSettings) => Effect.Effect<LockProbe, SqlError>
+  readonly begin: (
+    mode: LockMode,
+    settings: TransactionSettings,
+    read: string | undefined
+  ) => Effect.Effect<Began, SqlError>
+  /** Waits for the lock in the transaction `begin` began, and reads the probe again. */
+  readonly acquire: (mode: LockMode) => Effect.Effect<LockProbe, SqlError>
+  /** Runs a read once the lock was waited for. */
+  readonly read: (statement: string) => Effect.Effect<ReadonlyArray<unknown>, SqlError>
   /** Registers the primary encryption key (once, even when replicas race). */
   readonly registerKey: (key: NewDbcryptKey) => Effect.Effect<void, SqlError>
   /** Who holds the lock, asked on a connection of its own (the waiting transaction may be aborted). */
@@ -92,8 +125,14 @@ export interface LockChecks {
   readonly encryption: Pick<typeof Encryption.Service, "verify">
 }
 
-/** The schema is older than this program: migrate, then try again. */
-class SchemaBehind extends Data.TaggedError("SchemaBehind")<{ readonly version: number }> {}
+/**
+ * The schema is older than this program: migrate, then try again. `cause`: the lock's message failed on a
+ * table or column that the migrations add, so the version was not read.
+ */
+class SchemaBehind extends Data.TaggedError("SchemaBehind")<{
+  readonly version: number
+  readonly cause?: SqlError
+}> {}
 const isSchemaBehind = (error: unknown): error is SchemaBehind => error instanceof SchemaBehind
 
 /**
@@ -104,10 +143,13 @@ const isSchemaBehind = (error: unknown): error is SchemaBehind => error instance
 class BeginFailed extends Data.TaggedError("BeginFailed")<{ readonly cause: SqlError }> {}
 const isBeginFailed = (error: unknown): error is BeginFailed => error instanceof BeginFailed
 
-/** No answer from the server (the socket closed), or its goodbye: SQLSTATE 57P01-57P05 (shutdown, idle timeout). */
+/**
+ * No answer from the server (the socket closed), or its goodbye: SQLSTATE 57P01-57P05 (shutdown, idle
+ * timeout). Not a server that went silent: that one is stalled, and another attempt would wait as long.
+ */
 const connectionGone = (error: SqlError) => {
   const { sqlState } = sqlStateOf(error)
-  return sqlState === undefined || sqlState.startsWith("57P")
+  return (sqlState === undefined && !(error.cause instanceof ServerSilent)) || sqlState?.startsWith("57P") === true
 }
 
 /** The connection lost again, on the second attempt: its reason, and the usual causes as the fix. */
@@ -122,8 +164,21 @@ const connectionLostTwice = (cause: SqlError) => {
   })
 }
 
-/** PostgreSQL's "undefined table": the probe ran on a database the migrations have not reached yet. */
-const undefinedTable = "42P01"
+/**
+ * PostgreSQL's "undefined table" and "undefined column": the lock's message ran on a database the
+ * migrations have not reached yet.
+ */
+const schemaMissing = new Set(["42P01", "42703"])
+
+/** The lock's message failed: a schema to migrate, a connection to try again, or the step's failure. */
+const beginFailure = (step: string) => (error: SqlError) => {
+  const { sqlState } = sqlStateOf(error)
+  return sqlState !== undefined && schemaMissing.has(sqlState)
+    ? new SchemaBehind({ version: 0, cause: error })
+    : connectionGone(error)
+    ? new BeginFailed({ cause: error })
+    : DatabaseError.fromSqlError(step)(error)
+}
 
 /** Provided to a locked body: how long it waited for the lock, for reports and spans. */
 export class LockWait extends Context.Tag("ai-provider-seed/LockWait")<LockWait, { readonly waitedMs: number }>() {}
@@ -132,36 +187,48 @@ const idleInTransaction = Duration.seconds(60)
 
 const lockTimeoutOf = (options: LockOptions) => Duration.decode(options.timeout ?? defaultLockTimeout)
 
+/** The rows of the body's first read: those that came with the lock, or the read run now. */
+export type ReadRows = Effect.Effect<ReadonlyArray<unknown>, SqlError>
+
+const noRows: ReadRows = Effect.succeed([])
+
 export const make = (primitives: LockPrimitives, checks: LockChecks) => {
-  const acquireBounded = (options: LockOptions, waitedBefore: number) =>
+  /**
+   * Begins the transaction and takes the lock: at once when it is free, else waiting for what is left of
+   * the bound (the message that began counts in it).
+   */
+  const acquireBounded = (options: LockOptions, read: LockedRead | undefined, waitedBefore: number) =>
     Effect.gen(function*() {
+      const mode = options.mode ?? "exclusive"
       const timeout = lockTimeoutOf(options)
       const serverTimeout = Duration.sum(timeout, serverGrace)
       const settings: TransactionSettings = {
         readOnly: options.readOnly ?? false,
         timeouts: { statement: serverTimeout, lock: serverTimeout, idleInTransaction }
       }
+      const started = yield* Clock.currentTimeMillis
+      const began = yield* primitives.begin(mode, settings, read?.statement).pipe(
+        Effect.mapError(beginFailure(read?.step ?? "take the seed lock"))
+      )
+      if (began.granted) {
+        yield* Effect.annotateCurrentSpan("lock_wait_ms", waitedBefore)
+        return { waitedMs: waitedBefore, probe: began.probe, rows: Effect.succeed(began.rows) }
+      }
+      const spentMs = (yield* Clock.currentTimeMillis) - started
       const { value: probe, waitedMs } = yield* waitBounded({
         lock: seedLock,
-        timeout,
-        waitedBefore,
-        acquire: primitives.acquire(options.mode ?? "exclusive", settings).pipe(
-          Effect.mapError((error) =>
-            sqlStateOf(error).sqlState === undefinedTable
-              ? new SchemaBehind({ version: 0 })
-              : connectionGone(error)
-              ? new BeginFailed({ cause: error })
-              : error
-          )
+        timeout: Duration.millis(Math.max(0, Duration.toMillis(timeout) - spentMs)),
+        waitedBefore: waitedBefore + spentMs,
+        acquire: primitives.acquire(mode).pipe(
+          Effect.mapError((error) => connectionGone(error) ? new BeginFailed({ cause: error }) : error)
         ),
         holders: primitives.holders
-      })
+      }).pipe(
+        Effect.catchTag("SqlError", (error) => Effect.fail(DatabaseError.fromSqlError("take the seed lock")(error)))
+      )
       yield* Effect.annotateCurrentSpan("lock_wait_ms", waitedMs)
-      return { waitedMs, probe }
-    }).pipe(
-      Effect.catchTag("SqlError", (error) => Effect.fail(DatabaseError.fromSqlError("take the seed lock")(error))),
-      Effect.withSpan("SeedLock.acquire")
-    )
+      return { waitedMs, probe, rows: read === undefined ? noRows : primitives.read(read.statement) }
+    }).pipe(Effect.withSpan("SeedLock.acquire"))
 
   /** The schema is current and the keys match, before the body reads or writes anything. */
   const check = (probe: LockProbe, options: LockOptions) =>
@@ -177,12 +244,17 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
       }
     })
 
-  const attempt = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions, waitedBefore = 0) =>
+  const attempt = <A, E, R>(
+    read: LockedRead | undefined,
+    body: (rows: ReadRows) => Effect.Effect<A, E, R>,
+    options: LockOptions,
+    waitedBefore = 0
+  ) =>
     Effect.gen(function*() {
       const locked = Effect.flatMap(
-        acquireBounded(options, waitedBefore),
-        ({ probe, waitedMs }) =>
-          Effect.zipRight(check(probe, options), Effect.provideService(body, LockWait, { waitedMs }))
+        acquireBounded(options, read, waitedBefore),
+        ({ probe, rows, waitedMs }) =>
+          Effect.zipRight(check(probe, options), Effect.provideService(body(rows), LockWait, { waitedMs }))
       )
       const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<Effect.Effect.Error<typeof locked>>>())
       // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
@@ -217,42 +289,69 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
       Effect.mapError((error) => error instanceof SqlError ? DatabaseError.fromSqlError("transaction")(error) : error)
     )
 
-  /**
-   * Runs `body` in one transaction that holds the seed lock, waiting at most `timeout` for it (and for the
-   * migrations lock, when the schema is behind), on a current schema with matching encryption keys. A
-   * schema that is behind is migrated first, in a transaction of its own, then the body runs in a new
-   * transaction.
-   */
-  const attemptOnLiveConnection = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions) =>
+  const attemptOnLiveConnection = <A, E, R>(
+    read: LockedRead | undefined,
+    body: (rows: ReadRows) => Effect.Effect<A, E, R>,
+    options: LockOptions
+  ) =>
     Effect.flatMap(Clock.currentTimeMillis, (started) =>
-      attempt(body, options).pipe(
+      attempt(read, body, options).pipe(
         Effect.catchIf(isBeginFailed, () =>
           Effect.flatMap(Clock.currentTimeMillis, (now) => {
             // The second attempt waits only for what is left of the bound, and counts the first one's wait.
             const spentMs = now - started
             const leftMs = Math.max(0, Duration.toMillis(lockTimeoutOf(options)) - spentMs)
-            return attempt(body, { ...options, timeout: Duration.millis(leftMs) }, spentMs)
+            return attempt(read, body, { ...options, timeout: Duration.millis(leftMs) }, spentMs)
           })),
         Effect.catchIf(isBeginFailed, ({ cause }) => Effect.fail(connectionLostTwice(cause)))
       ))
 
-  const withLock = <A, E, R>(body: Effect.Effect<A, E, R>, options: LockOptions = {}) =>
-    attemptOnLiveConnection(body, options).pipe(
+  /** The schema is still behind after migrating: what the database answered, or the version it is at. */
+  const stillBehind = ({ cause, version }: SchemaBehind) => {
+    const needed = `this program needs migration ${latestMigration}`
+    if (cause === undefined) {
+      return new DatabaseError({
+        step: "check the schema",
+        reason: `the schema is at migration ${version} after migrating, but ${needed}`
+      })
+    }
+    const error = DatabaseError.fromSqlError("check the schema")(cause)
+    return new DatabaseError({ ...error, reason: `${error.reason} after migrating (${needed})` })
+  }
+
+  /**
+   * Runs `body` in one transaction that holds the seed lock, waiting at most `timeout` for it (and for the
+   * migrations lock, when the schema is behind), on a current schema with matching encryption keys. A
+   * schema that is behind is migrated first, in a transaction of its own, then the body runs in a new
+   * transaction. `read`, when given, goes in the lock's own message; the body gets its rows.
+   */
+  const locked = <A, E, R>(
+    read: LockedRead | undefined,
+    body: (rows: ReadRows) => Effect.Effect<A, E, R>,
+    options: LockOptions = {}
+  ) =>
+    attemptOnLiveConnection(read, body, options).pipe(
       Effect.catchIf(isSchemaBehind, () =>
         Effect.zipRight(
           Effect.interruptible(checks.migrate({ lockTimeout: options.timeout })),
-          attemptOnLiveConnection(body, options).pipe(
-            Effect.catchIf(isSchemaBehind, ({ version }) =>
-              new DatabaseError({
-                step: "check the schema",
-                reason:
-                  `the schema is at migration ${version} after migrating, but this program needs ${latestMigration}`
-              }))
+          attemptOnLiveConnection(read, body, options).pipe(
+            Effect.catchIf(isSchemaBehind, (behind) => Effect.fail(stillBehind(behind)))
           )
         ))
     )
 
-  return { withLock }
+  return {
+    withLock: <A, E, R>(body: Effect.Effect<A, E, R>, options?: LockOptions) => locked(undefined, () => body, options),
+    /**
+     * `withLock` for a body that starts with `read`: its rows come with the lock when the lock is free (one
+     * round trip less), else the read runs once the lock is granted. The body maps the read's SqlError.
+     */
+    withLockReading: <A, E, R>(
+      read: LockedRead,
+      body: (rows: ReadRows) => Effect.Effect<A, E, R>,
+      options?: LockOptions
+    ) => locked(read, body, options)
+  }
 }
 
 /** A literal of SQL text: a number and a unit, nothing from outside. */
@@ -266,18 +365,21 @@ const settingsStatement = ({ readOnly, timeouts }: TransactionSettings) =>
     readOnly ? `, set_config('transaction_read_only', 'on', true)` : ""
   }`
 
-/** The lock, and beside it the schema's version and the registered encryption keys (our constants only). */
-const lockStatement = (mode: LockMode) =>
-  `select ${mode === "shared" ? "pg_advisory_xact_lock_shared" : "pg_advisory_xact_lock"}(${
+/**
+ * The lock (tried, or waited for), and after it the schema's version and the registered encryption keys
+ * (our constants only). PostgreSQL evaluates the select list in order: the probe reads after the lock.
+ */
+const lockStatement = (mode: LockMode, wait: boolean) =>
+  `select pg_${wait ? "" : "try_"}advisory_xact_lock${mode === "shared" ? "_shared" : ""}(${
     String(seedLock.id)
-  }::bigint)::text as locked,
+  }::bigint)${wait ? "::text" : ""} as granted,
     (select coalesce(max(migration_id), 0) from "${migrationsTable}")::int as schema_version,
     (select coalesce(json_agg(json_build_object(
       'active_key_digest', active_key_digest, 'revoked_key_digest', revoked_key_digest, 'test', test)), '[]')
      from dbcrypt_keys) as key_rows`
 
 /**
- * `sql.withTransaction`, except that BEGIN is not a message of its own: `acquire` sends it with the
+ * `sql.withTransaction`, except that BEGIN is not a message of its own: `begin` sends it with the
  * settings and the lock.
  */
 const transactionWith = (sql: SqlClient.SqlClient) =>
@@ -305,27 +407,44 @@ const ProbeRow = Schema.Struct({
   }))
 })
 
+const TriedRow = Schema.Struct({ granted: Schema.Boolean, ...ProbeRow.fields })
+
 /** @effect/sql-pg's rows of a message of several statements: one array per statement. */
 const ResultSets = Schema.Array(Schema.Array(Schema.Unknown))
 
-/** The probe: the first row of the message's last statement, the lock's. */
-const decodeProbe = (results: ReadonlyArray<unknown>) =>
+const probeOf = (row: typeof ProbeRow.Type): LockProbe => ({
+  schemaVersion: row.schema_version,
+  keyRows: row.key_rows
+})
+
+/** The answer to `begin`: the lock's row is the last but one statement's with a read, else the last's. */
+const decodeBegan = (withRead: boolean) => (results: ReadonlyArray<unknown>) =>
   Schema.decodeUnknown(ResultSets)(results).pipe(
-    Effect.flatMap((sets) => Schema.decodeUnknown(ProbeRow)(sets.at(-1)?.[0])),
-    Effect.map((row): LockProbe => ({ schemaVersion: row.schema_version, keyRows: row.key_rows })),
+    Effect.flatMap((sets) =>
+      Effect.map(
+        Schema.decodeUnknown(TriedRow)(sets.at(withRead ? -2 : -1)?.[0]),
+        (row): Began => ({ granted: row.granted, probe: probeOf(row), rows: withRead ? sets.at(-1) ?? [] : [] })
+      )
+    ),
     Effect.orDie
   )
 
 export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({
   transaction: transactionWith(sql),
-  acquire: (mode, settings) =>
+  begin: (mode, settings, read) =>
     Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
       // Nested in a transaction of the caller's, its SAVEPOINT stands for BEGIN.
       sql.unsafe(
         `${Option.exists(transaction, ([, depth]) => depth > 0) ? "" : "BEGIN; "}${settingsStatement(settings)}; ${
-          lockStatement(mode)
-        }`
-      )).pipe(Effect.flatMap(decodeProbe)),
+          lockStatement(mode, false)
+        }${read === undefined ? "" : `; ${read}`}`
+      )).pipe(Effect.flatMap(decodeBegan(read !== undefined))),
+  acquire: (mode) =>
+    Effect.flatMap(
+      sql.unsafe(lockStatement(mode, true)),
+      (rows) => Effect.orDie(Effect.map(Schema.decodeUnknown(ProbeRow)(rows[0]), probeOf))
+    ),
+  read: (statement) => sql.unsafe(statement),
   registerKey: (key) =>
     sql`insert into dbcrypt_keys (number, active_key_digest, test)
       select coalesce(max(number), 0) + 1, ${key.active_key_digest}, ${key.test} from dbcrypt_keys

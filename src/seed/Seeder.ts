@@ -15,8 +15,8 @@ import { type EncryptionState, encryptionState } from "../crypto/EncryptionState
 import type { LockTimeout } from "../db/AdvisoryLock.js"
 import type { DatabaseError } from "../db/DatabaseError.js"
 import { decryptionFailureOf } from "../db/ProviderRows.js"
-import { ProviderStore, type StoreError } from "../db/ProviderStore.js"
-import { LockWait, SeedLock } from "../db/SeedLock.js"
+import { providersRead, ProviderStore, type StoreError } from "../db/ProviderStore.js"
+import { LockWait, type ReadRows, SeedLock } from "../db/SeedLock.js"
 import { type LogLine, logLines } from "../telemetry/LogLines.js"
 import { SeedReport } from "./SeedReport.js"
 
@@ -132,15 +132,16 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
     const lock = yield* SeedLock
     const encryption = encryptionState(yield* Encryption)
 
-    /** Inside the locked transaction: only load, compare and write. */
+    /** Inside the locked transaction: only load (the rows came with the lock), compare and write. */
     const reconcile = (
       desired: ReadonlyArray<HashedProvider>,
       set: DesiredSet,
       options: SeedOptions,
       requestId: string
     ) =>
+    (rows: ReadRows) =>
       Effect.gen(function*() {
-        const stored = yield* store.load.pipe(Effect.withSpan("Seed.load"))
+        const stored = yield* store.loadFrom(rows).pipe(Effect.withSpan("Seed.load"))
         const decisions = yield* Effect.suspend(() =>
           Either.match(decide(desired, stored), {
             // A configured provider whose row does not decrypt: the cipher's own error, with its fix.
@@ -193,7 +194,9 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
       const desired = hashed(set.providers)
       if (desired.length === 0) return yield* nothingToSeed(set, options, encryption)
       const requestId = (yield* Ids).uuid()
-      return yield* lock.withLock(reconcile(desired, set, options, requestId), { timeout: options.lockTimeout }).pipe(
+      return yield* lock.withLockReading(providersRead, reconcile(desired, set, options, requestId), {
+        timeout: options.lockTimeout
+      }).pipe(
         Effect.catchTag("DryRunRollback", ({ report }) => Effect.succeed(report)),
         Effect.annotateLogs("request_id", requestId)
       )

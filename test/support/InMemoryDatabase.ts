@@ -57,6 +57,9 @@ export interface Faults {
   readonly lockGrantedAfter?: Duration.DurationInput
 }
 
+/** The mock's schema is current and registers no key. */
+const current = { schemaVersion: latestMigration, keyRows: [] }
+
 /** The mock stores plaintext: no keys are configured. */
 const encryption = makeEncryption([])
 
@@ -89,20 +92,22 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
           audit: [...s.audit, ...rows.audit]
         }))
       )
+    const load = Effect.zipRight(
+      call("load"),
+      Effect.map(Ref.get(state), (s) =>
+        s.providers.slice().sort((a, b) => a.name < b.name ? -1 : 1).map((row) => {
+          const keys = s.keys.filter((key) => key.provider_id === row.id)
+          return toStoredRow(encryption)({
+            ...row,
+            settings_key_id: null,
+            keys: keys.map((key) => key.api_key),
+            key_ids: keys.map(() => null)
+          })
+        }))
+    )
     const store = ProviderStore.make({
-      load: Effect.zipRight(
-        call("load"),
-        Effect.map(Ref.get(state), (s) =>
-          s.providers.slice().sort((a, b) => a.name < b.name ? -1 : 1).map((row) => {
-            const keys = s.keys.filter((key) => key.provider_id === row.id)
-            return toStoredRow(encryption)({
-              ...row,
-              settings_key_id: null,
-              keys: keys.map((key) => key.api_key),
-              key_ids: keys.map(() => null)
-            })
-          }))
-      ),
+      load,
+      loadFrom: () => load,
       insert,
       // One call per batch, as the store sends one statement (or two) per batch.
       insertAll: (batches) => Effect.forEach(batches, (batch) => insert(batch()), { discard: true }),
@@ -162,12 +167,20 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
             )
           )
         }),
+      // The store's own `load` reads the state: a read sent with the lock has no rows of its own here.
+      begin: () =>
+        Effect.succeed({
+          granted: faults.lockHeldBy === undefined && faults.lockGrantedAfter === undefined,
+          probe: current,
+          rows: []
+        }),
       acquire: () =>
         (faults.lockHeldBy !== undefined
           ? Effect.never
           : faults.lockGrantedAfter !== undefined
           ? Effect.sleep(faults.lockGrantedAfter)
-          : Effect.void).pipe(Effect.as({ schemaVersion: latestMigration, keyRows: [] })),
+          : Effect.void).pipe(Effect.as(current)),
+      read: () => Effect.succeed([]),
       registerKey: () => Effect.void,
       holders: Effect.succeed(faults.lockHeldBy ?? [])
     }

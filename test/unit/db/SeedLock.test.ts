@@ -1,12 +1,20 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Ref, TestClock } from "effect"
+import { Duration, Effect, Fiber, Ref, TestClock } from "effect"
 import { KeyBytes, makeCipher } from "../../../src/crypto/Cipher.js"
 import { make as makeEncryption } from "../../../src/crypto/Encryption.js"
 import { LockHolder, LockTimeout } from "../../../src/db/AdvisoryLock.js"
+import { ServerSilent } from "../../../src/db/Database.js"
 import { DatabaseError } from "../../../src/db/DatabaseError.js"
 import { latestMigration } from "../../../src/db/Migrations.js"
-import { type LockChecks, type LockPrimitives, type LockProbe, make as makeLock } from "../../../src/db/SeedLock.js"
+import {
+  type LockChecks,
+  type LockPrimitives,
+  type LockProbe,
+  LockWait,
+  make as makeLock,
+  type ReadRows
+} from "../../../src/db/SeedLock.js"
 
 const holder = new LockHolder({
   pid: 4242,
@@ -21,7 +29,9 @@ const current: LockProbe = { schemaVersion: latestMigration, keyRows: [] }
 /** A database where somebody else holds the lock forever. */
 const contended: LockPrimitives = {
   transaction: (body) => body,
+  begin: () => Effect.succeed({ granted: false, probe: current, rows: [] }),
   acquire: () => Effect.never,
+  read: () => Effect.succeed([]),
   registerKey: () => Effect.void,
   holders: Effect.succeed([holder])
 }
@@ -246,5 +256,95 @@ describe("SeedLock checks the schema and the keys before the body", () => {
       expect(yield* Ref.get(registrations)).toEqual([])
       yield* lock.withLock(Effect.void)
       expect(yield* Ref.get(registrations)).toEqual([cipher.digest])
+    }))
+})
+
+describe("SeedLock's first message: BEGIN, the lock tried, the probe and the body's read", () => {
+  const read = { statement: "select 'the providers'", step: "load providers" }
+  const unexpected = (what: string) => () => Effect.die(new Error(`${what} was not expected`))
+  const granted = (rows: ReadonlyArray<unknown>): LockPrimitives => ({
+    ...contended,
+    begin: () => Effect.succeed({ granted: true, probe: current, rows }),
+    acquire: unexpected("a wait for the lock"),
+    read: unexpected("a second read")
+  })
+  const rowsAndWait = (rows: ReadRows) =>
+    Effect.flatMap(LockWait, ({ waitedMs }) => Effect.map(Effect.orDie(rows), (rows) => ({ rows, waitedMs })))
+
+  it.effect("a free lock: one message, no wait, and the body gets the rows that came with it", () =>
+    Effect.gen(function*() {
+      const lock = make(granted(["row"]))
+      expect(yield* lock.withLockReading(read, rowsAndWait)).toEqual({ rows: ["row"], waitedMs: 0 })
+    }))
+
+  it.effect("a held lock: the wait counts the first message in the bound, then the read runs", () =>
+    Effect.gen(function*() {
+      const lock = make({
+        ...contended,
+        begin: () => Effect.as(Effect.sleep("100 millis"), { granted: false, probe: current, rows: ["stale"] }),
+        acquire: () => Effect.as(Effect.sleep("300 millis"), current),
+        read: () => Effect.succeed(["fresh"])
+      })
+      const fiber = yield* Effect.fork(lock.withLockReading(read, rowsAndWait, { timeout: "500 millis" }))
+      yield* TestClock.adjust("400 millis")
+      expect(yield* Fiber.join(fiber)).toEqual({ rows: ["fresh"], waitedMs: 400 })
+    }))
+
+  it.effect("a held lock never granted fails at the bound, the first message included", () =>
+    Effect.gen(function*() {
+      const lock = make({
+        ...contended,
+        begin: () => Effect.as(Effect.sleep("100 millis"), { granted: false, probe: current, rows: [] })
+      })
+      const fiber = yield* Effect.fork(lock.withLockReading(read, rowsAndWait, { timeout: "500 millis" }))
+      yield* TestClock.adjust("499 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Effect.flip(Fiber.join(fiber))).toMatchObject({ _tag: "LockTimeout", waitedMs: 500 })
+    }))
+
+  it.effect("a message that fails on a table or column the migrations add is a schema to migrate", () =>
+    Effect.gen(function*() {
+      const migrated = yield* Ref.make(0)
+      const missingColumn = new SqlError({
+        message: "Failed to execute statement",
+        cause: Object.assign(new Error("column p.settings_key_id does not exist"), { code: "42703", severity: "ERROR" })
+      })
+      const attempts = yield* Ref.make(0)
+      const lock = make({
+        ...granted(["row"]),
+        begin: () =>
+          Effect.flatMap(
+            Ref.getAndUpdate(attempts, (n) => n + 1),
+            (n) =>
+              n === 0 ? Effect.fail(missingColumn) : Effect.succeed({ granted: true, probe: current, rows: ["row"] })
+          )
+      }, { ...plaintext, migrate: () => Ref.update(migrated, (n) => n + 1) })
+      expect((yield* lock.withLockReading(read, rowsAndWait)).rows).toEqual(["row"])
+      expect(yield* Ref.get(migrated)).toBe(1)
+
+      // Still failing after migrating: the database's own answer, not a loop.
+      const broken = make({ ...granted([]), begin: () => Effect.fail(missingColumn) })
+      const error = yield* Effect.flip(broken.withLockReading(read, rowsAndWait))
+      expect(error).toBeInstanceOf(DatabaseError)
+      expect(error.message).toContain("column p.settings_key_id does not exist after migrating")
+    }))
+
+  it.effect("a server gone silent during the message is the read's failure, not tried again", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const silent = new SqlError({
+        message: "Failed to execute statement",
+        cause: new ServerSilent(Duration.seconds(19))
+      })
+      const lock = make({
+        ...granted([]),
+        begin: () => Effect.zipRight(Ref.update(attempts, (n) => n + 1), Effect.fail(silent))
+      })
+      const error = yield* Effect.flip(lock.withLockReading(read, rowsAndWait))
+      expect(error).toBeInstanceOf(DatabaseError)
+      expect((error as DatabaseError).step).toBe("load providers")
+      expect(error.message).toContain("sent nothing")
+      expect(yield* Ref.get(attempts)).toBe(1)
     }))
 })
