@@ -9,7 +9,7 @@
  *   tsx       node --import tsx src/bin.ts (the old `npm start`)
  *   dist      dist/bin.js, tsc's output (needs `npm run build`)
  *   unprobed  src/bin.ts bundled alone: pg's undici probe runs (scripts/build-pg-probe.ts), no code cache
- *   bundle    dist/program/ai-provider-seed.cjs, loaded by Node without the code cache
+ *   bundle    dist/program/bare-seed.cjs (what a bare seed runs), loaded by Node without the code cache
  *   program   bin/ai-provider-seed.cjs: the bundle with V8's code cache (what `npm start` and the bin run)
  *   snapshot  a V8 startup snapshot of the bundle (bench/snapshot-entry.ts)
  *   minimal   bench/minimal-seed.ts, bundled and code-cached: BEGIN, lock + schema check, load, COMMIT
@@ -23,7 +23,7 @@ import { execFile } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { bundle, bundleOptions, ensureBuilt } from "../scripts/build.js"
+import { bareSeedBundle, bundleOptions, ensureBuilt } from "../scripts/build.js"
 import { scratchDatabase, scratchServer } from "../support/ScratchDatabase.js"
 import {
   compare,
@@ -102,7 +102,7 @@ const variant = (
         (file) => ({ name: "bundle of src/bin.ts (pg's undici probe runs), no code cache", args: [file, "seed"] })
       )
     case "bundle":
-      return Effect.succeed({ name: "bundle, no code cache", args: [bundle, "seed"] })
+      return Effect.succeed({ name: "bundle, no code cache", args: [bareSeedBundle, "seed"] })
     case "program":
       return Effect.succeed({
         name: "bin/ai-provider-seed.cjs (bundle + code cache)",
@@ -137,7 +137,7 @@ const main = Effect.gen(function*() {
   const url = withSslDisabled(Redacted.value((yield* scratchDatabase(admin, "startup")).url))
   const env = { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", ...providers }
   // Migrate and seed once: every measured run is a no-op restart.
-  yield* measure({ name: "first seed", args: [bundle, "seed"] }, { ...env, DATABASE_URL: url })
+  yield* measure({ name: "first seed", args: [bareSeedBundle, "seed"] }, { ...env, DATABASE_URL: url })
   const variants = yield* Effect.forEach(names, (name) => variant(name, dir, { ...env, DATABASE_URL: url }))
 
   const counts = yield* wireCounts(variants, env, url)

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * The installed command (and `npm start`): runs the program's bundle, dist/program/ai-provider-seed.cjs
- * (built by `npm run build`, which `prepare` runs), compiled from V8's code cache next to it when the
- * cache matches this Node and its V8 flags, else compiled as usual. CommonJS, like the bundle: an ES
- * module entry would start Node's ES module loader for nothing.
+ * The installed command (and `npm start`): runs one of the program's bundles in dist/program/ (built by
+ * `npm run build`, which `prepare` runs): bare-seed.cjs for a bare `seed`, as servers start it (the
+ * program without its command line), ai-provider-seed.cjs for any other command line; compiled from V8's
+ * code cache next to it when the cache matches this Node and its V8 flags, else compiled as usual.
+ * CommonJS, like the bundles: an ES module entry would start Node's ES module loader for nothing.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- CommonJS on purpose, see above */
 "use strict"
@@ -71,4 +72,10 @@ const runBundle = (bundle) => {
 
 module.exports = { compile, runBundle }
 
-if (require.main === module) runBundle(Path.join(__dirname, "../dist/program/ai-provider-seed.cjs"))
+if (require.main === module) {
+  const program = Path.join(__dirname, "../dist/program")
+  // The program's own rule (src/cli/BareSeed.ts), which the build bundles alone for this choice.
+  const { isBareSeed, onConflictVariable } = require(Path.join(program, "bare-seed-rule.cjs"))
+  const bare = isBareSeed(process.argv, process.env[onConflictVariable] !== undefined)
+  runBundle(Path.join(program, bare ? "bare-seed.cjs" : "ai-provider-seed.cjs"))
+}

@@ -1,12 +1,14 @@
 /**
  * A scripted PostgreSQL for the code cache's training run (scripts/build.ts): it speaks the wire protocol
- * well enough for a first seed of one provider on a current, empty schema (trust authentication, BEGIN,
- * the transaction's settings, the lock with its probe and the load in one message, the inserts, COMMIT). Training against
- * it puts what a seed compiles after connecting into the cache too; against a server that hung up, that
- * was about 6 % of a no-op start. No database is needed to build.
+ * well enough for a seed on a current schema that holds one provider, `storedProvider`, and lacks the
+ * other (trust authentication, BEGIN, the transaction's settings, the lock with its probe and the load in
+ * one message, the inserts, COMMIT). Training against it puts what a seed compiles after connecting into
+ * the cache too, for a stored provider (decoded, unchanged) as for a missing one (inserted); against a
+ * server that hung up, that was about 6 % of a no-op start. No database is needed to build.
  */
 import { Effect } from "effect"
 import * as Net from "node:net"
+import { defaultBaseUrls } from "../src/core/Provider.js"
 import { statementsOf } from "./SqlStatements.js"
 
 const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff])
@@ -23,13 +25,19 @@ const message = (type: string, ...parts: ReadonlyArray<Buffer>) => {
 
 const boolType = 16
 const textType = 25
+const textArrayType = 1009
+const uuidType = 2950
 const int4Type = 23
 const jsonType = 114
 
 interface Rows {
   readonly columns: ReadonlyArray<readonly [name: string, type: number]>
-  readonly values: ReadonlyArray<string>
+  /** One row; null is SQL NULL. */
+  readonly values: ReadonlyArray<string | null>
 }
+
+/** The provider the scripted database holds; the training environment configures it, unchanged. */
+export const storedProvider = { name: "trained", type: "openai", key: "sk-trained-0123456789abcdef" } as const
 
 const rowDescription = ({ columns }: Rows) =>
   message(
@@ -44,14 +52,46 @@ const dataRow = ({ values }: Rows) =>
   message(
     "D",
     int16(values.length),
-    ...values.map((value) => Buffer.concat([int32(Buffer.byteLength(value)), Buffer.from(value)]))
+    ...values.map((value) =>
+      value === null ? int32(-1) : Buffer.concat([int32(Buffer.byteLength(value)), Buffer.from(value)])
+    )
   )
 
 /**
- * What a statement returns: the lock with its probe (tried and granted at once) and the transaction's
- * settings have rows, the rest none (the load finds no provider).
+ * What a statement returns: the lock with its probe (tried and granted at once), the transaction's
+ * settings and the load (`storedProvider`) have rows, the rest none.
  */
 const rowsOf = (query: string, schemaVersion: number): Rows | undefined => {
+  if (query.includes("from ai_providers p")) {
+    return {
+      columns: [
+        ["id", uuidType],
+        ["type", textType],
+        ["name", textType],
+        ["display_name", textType],
+        ["enabled", boolType],
+        ["deleted", boolType],
+        ["base_url", textType],
+        ["settings", textType],
+        ["settings_key_id", textType],
+        ["keys", textArrayType],
+        ["key_ids", textArrayType]
+      ],
+      values: [
+        "00000000-0000-4000-8000-000000000001",
+        storedProvider.type,
+        storedProvider.name,
+        null,
+        "t",
+        "f",
+        defaultBaseUrls[storedProvider.type],
+        null,
+        null,
+        `{${storedProvider.key}}`,
+        "{NULL}"
+      ]
+    }
+  }
   if (query.includes("advisory_xact_lock")) {
     return {
       columns: [["granted", boolType], ["schema_version", int4Type], ["key_rows", jsonType]],

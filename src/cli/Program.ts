@@ -9,19 +9,17 @@
 import { FileSystem } from "@effect/platform"
 import { Cause, Config, Console, Effect, Exit, Option } from "effect"
 import { maskUrlsIn } from "../core/UrlMask.js"
+import { isBareSeed, onConflictVariable } from "./BareSeed.js"
 import { ExitCode, exitCodeForCause } from "./ExitCode.js"
 import { bareSeedOptions, runSeed } from "./SeedRun.js"
 import { isUsageError } from "./UsageError.js"
-
-/** The one variable that sets a `seed` option: when it is set, the command line reads and checks it. */
-const onConflictVariable = "AI_PROVIDER_SEED_ON_CONFLICT"
 
 /** Runs a `process.argv`-shaped command line (runtime and script first). */
 export const run = (argv: ReadonlyArray<string>) =>
   Effect.flatMap(
     Config.option(Config.string(onConflictVariable)),
     (onConflict) =>
-      argv.length === 3 && argv[2] === "seed" && Option.isNone(onConflict)
+      isBareSeed(argv, Option.isSome(onConflict))
         // Without an env file nothing is read from files, though the type asks for a file system: one with
         // no files, so that Node's is not even loaded.
         ? runSeed(bareSeedOptions).pipe(Effect.provide(FileSystem.layerNoop({})))

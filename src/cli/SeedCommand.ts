@@ -2,6 +2,7 @@
 import { Command, Options } from "@effect/cli"
 import { Config } from "effect"
 import type { ConflictPolicy } from "../seed/Seeder.js"
+import { onConflictVariable } from "./BareSeed.js"
 import { databaseOptions, format } from "./CommonOptions.js"
 import { exitCodeHelp } from "./ExitCode.js"
 import { runSeed } from "./SeedRun.js"
@@ -11,10 +12,10 @@ const dryRun = Options.boolean("dry-run").pipe(
 )
 
 const onConflict = Options.choice("on-conflict", ["fail", "warn"]).pipe(
-  Options.withFallbackConfig(Config.literal("fail", "warn")("AI_PROVIDER_SEED_ON_CONFLICT")),
+  Options.withFallbackConfig(Config.literal("fail", "warn")(onConflictVariable)),
   Options.withDefault("fail" as ConflictPolicy),
   Options.withDescription(
-    "fail (default): a provider that differs from the database stops the run (exit 3). warn: leave it untouched, report it as conflict, seed the rest and exit 0. Also AI_PROVIDER_SEED_ON_CONFLICT"
+    `fail (default): a provider that differs from the database stops the run (exit 3). warn: leave it untouched, report it as conflict, seed the rest and exit 0. Also ${onConflictVariable}`
   )
 )
 

@@ -145,10 +145,13 @@ const pack = async (work) => {
   const required = ["package.json", "README.md", "bin/ai-provider-seed.cjs", "dist/index.js", "dist/index.d.ts"]
   const missing = required.filter((file) => !files.includes(file))
   check("tarball holds the library entry, its types and the bin", missing.length === 0, `missing ${missing}`)
+  const program = ["ai-provider-seed.cjs", "bare-seed.cjs"].flatMap((bundle) => [bundle, `${bundle}.cache`])
+    .concat("bare-seed-rule.cjs").map((file) => `dist/program/${file}`)
+  const programMissing = program.filter((file) => !files.includes(file))
   check(
-    "tarball holds the program (the bundle and its code cache)",
-    files.includes("dist/program/ai-provider-seed.cjs") && files.includes("dist/program/ai-provider-seed.cjs.cache"),
-    "missing dist/program/ai-provider-seed.cjs or its .cache"
+    "tarball holds the program (both bundles, their code caches, the rule that chooses)",
+    programMissing.length === 0,
+    `missing ${programMissing}`
   )
   const stray = files.filter((file) => /^(src|test|bench|scripts|examples|\.data|node_modules)\//.test(file))
   check("tarball holds no sources, tests or data", stray.length === 0, `found ${stray.slice(0, 5)}`)
