@@ -1,8 +1,8 @@
 /**
  * A scripted PostgreSQL for the code cache's training run (scripts/build.ts): it speaks the wire protocol
  * well enough for a seed on a current schema that holds one provider, `storedProvider`, and lacks the
- * other (trust authentication, BEGIN, the transaction's settings, the lock with its probe and the load in
- * one message, the inserts, COMMIT). Training against it puts what a seed compiles after connecting into
+ * other (trust authentication, BEGIN, the transaction's settings and the lock in one message, the probe
+ * with the load, the inserts, COMMIT). Training against it puts what a seed compiles after connecting into
  * the cache too, for a stored provider (decoded, unchanged) as for a missing one (inserted); against a
  * server that hung up, that was about 6 % of a no-op start. No database is needed to build.
  */
@@ -23,10 +23,7 @@ const message = (type: string, ...parts: ReadonlyArray<Buffer>) => {
   return Buffer.concat([Buffer.from(type), int32(payload.length + 4), payload])
 }
 
-const boolType = 16
 const textType = 25
-const textArrayType = 1009
-const uuidType = 2950
 const int4Type = 23
 const jsonType = 114
 
@@ -57,47 +54,35 @@ const dataRow = ({ values }: Rows) =>
     )
   )
 
+/** `storedProvider` as the load's JSON gives it. */
+const storedProviders = JSON.stringify([{
+  id: "00000000-0000-4000-8000-000000000001",
+  type: storedProvider.type,
+  name: storedProvider.name,
+  display_name: null,
+  enabled: true,
+  deleted: false,
+  base_url: defaultBaseUrls[storedProvider.type],
+  settings: null,
+  settings_key_id: null,
+  keys: [storedProvider.key],
+  key_ids: [null]
+}])
+
 /**
- * What a statement returns: the lock with its probe (tried and granted at once), the transaction's
- * settings and the load (`storedProvider`) have rows, the rest none.
+ * What a statement returns: the lock, the probe (with the load of `storedProvider` beside it, or alone),
+ * and the transaction's settings have rows, the rest none.
  */
 const rowsOf = (query: string, schemaVersion: number): Rows | undefined => {
-  if (query.includes("from ai_providers p")) {
+  if (query.includes("advisory_xact_lock")) return { columns: [["locked", textType]], values: [""] }
+  if (query.includes("as schema_version")) {
+    const read = query.includes("as read")
     return {
-      columns: [
-        ["id", uuidType],
-        ["type", textType],
-        ["name", textType],
-        ["display_name", textType],
-        ["enabled", boolType],
-        ["deleted", boolType],
-        ["base_url", textType],
-        ["settings", textType],
-        ["settings_key_id", textType],
-        ["keys", textArrayType],
-        ["key_ids", textArrayType]
-      ],
-      values: [
-        "00000000-0000-4000-8000-000000000001",
-        storedProvider.type,
-        storedProvider.name,
-        null,
-        "t",
-        "f",
-        defaultBaseUrls[storedProvider.type],
-        null,
-        null,
-        `{${storedProvider.key}}`,
-        "{NULL}"
-      ]
+      columns: [["schema_version", int4Type], ["key_rows", jsonType], ...(read ? [["read", jsonType] as const] : [])],
+      values: [String(schemaVersion), "[]", ...(read ? [storedProviders] : [])]
     }
   }
-  if (query.includes("advisory_xact_lock")) {
-    return {
-      columns: [["granted", boolType], ["schema_version", int4Type], ["key_rows", jsonType]],
-      values: ["t", String(schemaVersion), "[]"]
-    }
-  }
+  if (query.includes("as providers")) return { columns: [["providers", jsonType]], values: [storedProviders] }
   const settings = query.match(/set_config\(/g)?.length ?? 0
   return settings === 0 ? undefined : {
     columns: Array.from({ length: settings }, () => ["set_config", textType] as const),
@@ -135,7 +120,7 @@ const converse = (socket: Net.Socket, schemaVersion: number) => {
         // A simple query may hold several statements (BEGIN, the settings and the lock): each is answered.
         const answers = statementsOf(body.toString("utf8", 0, body.length - 1)).flatMap((query) => {
           const verb = query.trim().toUpperCase()
-          if (verb === "BEGIN") inTransaction = true
+          if (verb.startsWith("BEGIN")) inTransaction = true
           if (verb === "COMMIT" || verb === "ROLLBACK") inTransaction = false
           const { rows, tag } = answerOf(query, schemaVersion)
           return [...(rows === undefined ? [] : [rowDescription(rows), dataRow(rows)]), message("C", text(tag))]

@@ -66,13 +66,17 @@ const LockHolderRow = Schema.Tuple(
 )
 const decodeHolders = Schema.decodeUnknown(Schema.Array(LockHolderRow))
 
-/** Who holds the lock, asked on a connection of its own: the waiting transaction's is busy and may be aborted. */
+/**
+ * Who holds the lock in this database (the same lock id in another database is another lock), asked on a
+ * connection of its own: the waiting transaction's is busy and may be aborted.
+ */
 export const holdersOf = (sql: SqlClient.SqlClient, id: bigint) =>
   Effect.scoped(Effect.flatMap(sql.reserve, (connection) =>
     connection.executeValues(
       `select l.pid, coalesce(a.application_name, ''), host(a.client_addr), a.xact_start, l.mode
        from pg_locks l join pg_stat_activity a on a.pid = l.pid
        where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+         and l.database = (select oid from pg_database where datname = current_database())
          and l.classid = ($1::bigint >> 32)::oid and l.objid = ($1::bigint & 4294967295)::oid
        order by a.xact_start`,
       [String(id)]

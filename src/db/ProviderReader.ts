@@ -6,16 +6,16 @@
 import { Effect } from "effect"
 import { StoredProvider, UnreadableProvider } from "../core/Provider.js"
 import { providersRead, ProviderStore } from "./ProviderStore.js"
-import { type LockOptions, type ReadRows, SeedLock } from "./SeedLock.js"
+import { type LockOptions, SeedLock } from "./SeedLock.js"
 
 export class ProviderReader extends Effect.Service<ProviderReader>()("ai-provider-seed/ProviderReader", {
   effect: Effect.gen(function*() {
     const store = yield* ProviderStore
     const lock = yield* SeedLock
-    const liveOf = (read: ReadRows) =>
+    const liveOf = (providers: unknown) =>
       Effect.gen(function*() {
         const live: Array<StoredProvider> = []
-        for (const row of yield* store.loadFrom(read)) {
+        for (const row of yield* store.loadFrom(providers)) {
           if (row instanceof UnreadableProvider) {
             yield* Effect.logWarning(`stored AI provider "${row.name}" skipped: ${row.reason}`)
           } else if (!row.deleted) {

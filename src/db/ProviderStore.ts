@@ -14,7 +14,7 @@ import { type DecryptionFailed, Encryption } from "../crypto/Encryption.js"
 import { ConstraintViolation } from "./ConstraintViolation.js"
 import { DatabaseError, pgErrorFields } from "./DatabaseError.js"
 import { type NewKeyRow, type NewProviderRow, ProviderRow, settingsText, toStoredRow } from "./ProviderRows.js"
-import type { LockedRead, ReadRows } from "./SeedLock.js"
+import type { LockedRead } from "./SeedLock.js"
 
 export type StoreError = DatabaseError | ConstraintViolation | DecryptionFailed
 
@@ -53,19 +53,20 @@ const failWith = (step: string, rows: ReadonlyArray<NewProviderRow> = []) => (er
 const decodeProviderRows = Schema.decodeUnknown(Schema.Array(ProviderRow))
 
 /**
- * Every provider with its keys (oldest first), soft-deleted and disabled ones included, in name order: a
- * read that can go in the seed lock's own message (`SeedLock.withLockReading`).
+ * Every provider with its keys (oldest first), soft-deleted and disabled ones included, in name order, as
+ * one JSON array: a read that goes in the seed lock's probe (`SeedLock.withLockReading`), one statement.
  */
 export const providersRead: LockedRead = {
-  statement: `select p.id, p.type::text as type, p.name, p.display_name, p.enabled, p.deleted, p.base_url,
-      p.settings, p.settings_key_id, coalesce(k.keys, '{}') as keys, coalesce(k.key_ids, '{}') as key_ids
-    from ai_providers p
-    left join lateral (
-      select array_agg(api_key order by created_at, id) as keys,
-        array_agg(api_key_key_id order by created_at, id) as key_ids
-      from ai_provider_keys where provider_id = p.id
-    ) k on true
-    order by p.name`,
+  statement: `select coalesce(json_agg(r order by r.name), '[]') as providers from (
+      select p.id, p.type::text as type, p.name, p.display_name, p.enabled, p.deleted, p.base_url,
+        p.settings, p.settings_key_id, coalesce(k.keys, '{}') as keys, coalesce(k.key_ids, '{}') as key_ids
+      from ai_providers p
+      left join lateral (
+        select array_agg(api_key order by created_at, id) as keys,
+          array_agg(api_key_key_id order by created_at, id) as key_ids
+        from ai_provider_keys where provider_id = p.id
+      ) k on true
+    ) r`,
   step: "load providers"
 }
 
@@ -111,21 +112,18 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
     return { ...row, api_key: sealed.value, api_key_key_id: sealed.keyId, created_at: isoText(row.created_at) }
   }
 
-  const decodeRows = (rows: ReadonlyArray<unknown>) =>
-    decodeProviderRows(rows).pipe(
-      Effect.mapError((error) => new DatabaseError({ step: "load providers", reason: error.message })),
-      Effect.map((decoded) => decoded.map(toStoredRow(encryption)))
-    )
-
-  /** The stored providers from the rows of `providersRead`: sent with the seed lock, or run on their own. */
-  const loadFrom = (rows: ReadRows) =>
-    rows.pipe(
-      Effect.catchTag("SqlError", failWith(providersRead.step)),
-      Effect.flatMap(decodeRows),
+  /** The stored providers from the value of `providersRead` (read with the seed lock's probe, or alone). */
+  const loadFrom = (providers: unknown) =>
+    decodeProviderRows(providers).pipe(
+      Effect.mapError((error) => new DatabaseError({ step: providersRead.step, reason: error.message })),
+      Effect.map((decoded) => decoded.map(toStoredRow(encryption))),
       Effect.withSpan("ProviderStore.load")
     )
 
-  const load = loadFrom(sql.unsafe(providersRead.statement))
+  const load = sql.unsafe<{ readonly providers: unknown }>(providersRead.statement).pipe(
+    Effect.catchTag("SqlError", failWith(providersRead.step)),
+    Effect.flatMap((rows) => loadFrom(rows[0]?.providers))
+  )
 
   const providersInsert = (rows: ReadonlyArray<NewProviderRow>) =>
     sql`insert into ai_providers

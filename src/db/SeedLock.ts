@@ -10,10 +10,12 @@
  * before anything is read or written). The transaction sets its own timeouts, whatever the database's
  * defaults are.
  *
- * One message begins it: BEGIN, those settings, a try for the lock with the probe, and the body's first
- * read (the seed's load of the stored providers), so that a start that finds the lock free (as nearly
- * every start does) has begun, locked, checked and read in one round trip. Only when another session
- * holds the lock does a second statement wait for it, bounded, and the read run once it is granted.
+ * One message begins it: BEGIN (read committed, whatever the database's default: each statement after the
+ * lock must see what the lock's last holder committed), those settings and the lock, waited for within the
+ * bound. The probe is the next statement, so that it reads what is there once the lock is granted, not what
+ * was there when the wait began; the body's first read (the seed's load of the stored providers) goes in
+ * that same statement, so a no-op seed is still three statements besides BEGIN and COMMIT. What fails in
+ * it is the read's step.
  */
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
@@ -56,9 +58,8 @@ export interface LockOptions {
 }
 
 /**
- * A read that a locked body starts with, sent in the lock's own message: constant SQL text without
- * parameters, and the step its failures are reported at (it is the part of that message that can take
- * long: BEGIN, the settings and a try for the lock never wait).
+ * A read that a locked body starts with, sent in the probe's statement: a query of one row and one column
+ * (constant SQL text without parameters), and the step its failures (and the probe's) are reported at.
  */
 export interface LockedRead {
   readonly statement: string
@@ -87,32 +88,27 @@ export interface TransactionSettings {
   readonly timeouts: SessionTimeouts
 }
 
-/** What the message that begins the transaction answers. */
-export interface Began {
-  /** The lock was free and is held now; if not, `acquire` waits for it. */
-  readonly granted: boolean
+/** What the statement after the lock answers. */
+export interface Probed {
   readonly probe: LockProbe
-  /** The rows of the read sent with it (read without the lock when it was not granted, and then unused). */
-  readonly rows: ReadonlyArray<unknown>
+  /** The value of the read sent with it; undefined without one. */
+  readonly read: unknown
 }
 
 /** What the bounded lock needs from the database; `sqlPrimitives` gives the SQL ones, tests give their own. */
 export interface LockPrimitives {
-  /** Runs `body` in a transaction that `begin` begins: COMMIT when it succeeds, else ROLLBACK. */
+  /** Runs `body` in a transaction that `acquire` begins: COMMIT when it succeeds, else ROLLBACK. */
   readonly transaction: <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
   /**
-   * Begins the transaction with its settings, tries the lock without waiting, reads the probe and runs
-   * `read`: one message, one round trip (10 ms each to a database 5 ms away).
+   * Begins the transaction with its settings and waits for the lock: one message, one round trip (10 ms
+   * each to a database 5 ms away). Succeeds once the lock is granted, with the probe (and `read` beside
+   * it, in one statement) to run.
    */
-  readonly begin: (
+  readonly acquire: (
     mode: LockMode,
     settings: TransactionSettings,
     read: string | undefined
-  ) => Effect.Effect<Began, SqlError>
-  /** Waits for the lock in the transaction `begin` began, and reads the probe again. */
-  readonly acquire: (mode: LockMode) => Effect.Effect<LockProbe, SqlError>
-  /** Runs a read once the lock was waited for. */
-  readonly read: (statement: string) => Effect.Effect<ReadonlyArray<unknown>, SqlError>
+  ) => Effect.Effect<Effect.Effect<Probed, SqlError>, SqlError>
   /** Registers the primary encryption key (once, even when replicas race). */
   readonly registerKey: (key: NewDbcryptKey) => Effect.Effect<void, SqlError>
   /** Who holds the lock, asked on a connection of its own (the waiting transaction may be aborted). */
@@ -126,8 +122,8 @@ export interface LockChecks {
 }
 
 /**
- * The schema is older than this program: migrate, then try again. `cause`: the lock's message failed on a
- * table or column that the migrations add, so the version was not read.
+ * The schema is older than this program: migrate, then try again. `cause`: the probe's statement failed on
+ * a table or column that the migrations add, so the version was not read.
  */
 class SchemaBehind extends Data.TaggedError("SchemaBehind")<{
   readonly version: number
@@ -165,13 +161,16 @@ const connectionLostTwice = (cause: SqlError) => {
 }
 
 /**
- * PostgreSQL's "undefined table" and "undefined column": the lock's message ran on a database the
- * migrations have not reached yet.
+ * PostgreSQL's "undefined table" and "undefined column": the probe (or the read beside it) ran on a
+ * database the migrations have not reached yet.
  */
 const schemaMissing = new Set(["42P01", "42703"])
 
-/** The lock's message failed: a schema to migrate, a connection to try again, or the step's failure. */
-const beginFailure = (step: string) => (error: SqlError) => {
+/**
+ * The probe's statement failed: a schema to migrate, a connection to try again (nothing was written yet),
+ * or the step's failure.
+ */
+const probeFailure = (step: string) => (error: SqlError) => {
   const { sqlState } = sqlStateOf(error)
   return sqlState !== undefined && schemaMissing.has(sqlState)
     ? new SchemaBehind({ version: 0, cause: error })
@@ -187,39 +186,21 @@ const idleInTransaction = Duration.seconds(60)
 
 const lockTimeoutOf = (options: LockOptions) => Duration.decode(options.timeout ?? defaultLockTimeout)
 
-/** The rows of the body's first read: those that came with the lock, or the read run now. */
-export type ReadRows = Effect.Effect<ReadonlyArray<unknown>, SqlError>
-
-const noRows: ReadRows = Effect.succeed([])
-
 export const make = (primitives: LockPrimitives, checks: LockChecks) => {
-  /**
-   * Begins the transaction and takes the lock: at once when it is free, else waiting for what is left of
-   * the bound (the message that began counts in it).
-   */
+  /** Begins the transaction and waits for the lock (bounded), then probes and reads (in the same message). */
   const acquireBounded = (options: LockOptions, read: LockedRead | undefined, waitedBefore: number) =>
     Effect.gen(function*() {
-      const mode = options.mode ?? "exclusive"
       const timeout = lockTimeoutOf(options)
       const serverTimeout = Duration.sum(timeout, serverGrace)
       const settings: TransactionSettings = {
         readOnly: options.readOnly ?? false,
         timeouts: { statement: serverTimeout, lock: serverTimeout, idleInTransaction }
       }
-      const started = yield* Clock.currentTimeMillis
-      const began = yield* primitives.begin(mode, settings, read?.statement).pipe(
-        Effect.mapError(beginFailure(read?.step ?? "take the seed lock"))
-      )
-      if (began.granted) {
-        yield* Effect.annotateCurrentSpan("lock_wait_ms", waitedBefore)
-        return { waitedMs: waitedBefore, probe: began.probe, rows: Effect.succeed(began.rows) }
-      }
-      const spentMs = (yield* Clock.currentTimeMillis) - started
       const { value: probe, waitedMs } = yield* waitBounded({
         lock: seedLock,
-        timeout: Duration.millis(Math.max(0, Duration.toMillis(timeout) - spentMs)),
-        waitedBefore: waitedBefore + spentMs,
-        acquire: primitives.acquire(mode).pipe(
+        timeout,
+        waitedBefore,
+        acquire: primitives.acquire(options.mode ?? "exclusive", settings, read?.statement).pipe(
           Effect.mapError((error) => connectionGone(error) ? new BeginFailed({ cause: error }) : error)
         ),
         holders: primitives.holders
@@ -227,7 +208,8 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
         Effect.catchTag("SqlError", (error) => Effect.fail(DatabaseError.fromSqlError("take the seed lock")(error)))
       )
       yield* Effect.annotateCurrentSpan("lock_wait_ms", waitedMs)
-      return { waitedMs, probe, rows: read === undefined ? noRows : primitives.read(read.statement) }
+      const probed = yield* probe.pipe(Effect.mapError(probeFailure(read?.step ?? "take the seed lock")))
+      return { waitedMs, ...probed }
     }).pipe(Effect.withSpan("SeedLock.acquire"))
 
   /** The schema is current and the keys match, before the body reads or writes anything. */
@@ -246,15 +228,15 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
 
   const attempt = <A, E, R>(
     read: LockedRead | undefined,
-    body: (rows: ReadRows) => Effect.Effect<A, E, R>,
+    body: (read: unknown) => Effect.Effect<A, E, R>,
     options: LockOptions,
     waitedBefore = 0
   ) =>
     Effect.gen(function*() {
       const locked = Effect.flatMap(
         acquireBounded(options, read, waitedBefore),
-        ({ probe, rows, waitedMs }) =>
-          Effect.zipRight(check(probe, options), Effect.provideService(body(rows), LockWait, { waitedMs }))
+        ({ probe, read, waitedMs }) =>
+          Effect.zipRight(check(probe, options), Effect.provideService(body(read), LockWait, { waitedMs }))
       )
       const bodyFailure = yield* Ref.make(Option.none<Cause.Cause<Effect.Effect.Error<typeof locked>>>())
       // The commit span opens when the body ends, inside the transaction, and closes after COMMIT.
@@ -291,7 +273,7 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
 
   const attemptOnLiveConnection = <A, E, R>(
     read: LockedRead | undefined,
-    body: (rows: ReadRows) => Effect.Effect<A, E, R>,
+    body: (read: unknown) => Effect.Effect<A, E, R>,
     options: LockOptions
   ) =>
     Effect.flatMap(Clock.currentTimeMillis, (started) =>
@@ -323,11 +305,11 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
    * Runs `body` in one transaction that holds the seed lock, waiting at most `timeout` for it (and for the
    * migrations lock, when the schema is behind), on a current schema with matching encryption keys. A
    * schema that is behind is migrated first, in a transaction of its own, then the body runs in a new
-   * transaction. `read`, when given, goes in the lock's own message; the body gets its rows.
+   * transaction. `read`, when given, goes in the probe's statement; the body gets its value.
    */
   const locked = <A, E, R>(
     read: LockedRead | undefined,
-    body: (rows: ReadRows) => Effect.Effect<A, E, R>,
+    body: (read: unknown) => Effect.Effect<A, E, R>,
     options: LockOptions = {}
   ) =>
     attemptOnLiveConnection(read, body, options).pipe(
@@ -342,13 +324,10 @@ export const make = (primitives: LockPrimitives, checks: LockChecks) => {
 
   return {
     withLock: <A, E, R>(body: Effect.Effect<A, E, R>, options?: LockOptions) => locked(undefined, () => body, options),
-    /**
-     * `withLock` for a body that starts with `read`: its rows come with the lock when the lock is free (one
-     * round trip less), else the read runs once the lock is granted. The body maps the read's SqlError.
-     */
+    /** `withLock` for a body that starts with `read`, which the probe's statement runs: the body gets its value. */
     withLockReading: <A, E, R>(
       read: LockedRead,
-      body: (rows: ReadRows) => Effect.Effect<A, E, R>,
+      body: (read: unknown) => Effect.Effect<A, E, R>,
       options?: LockOptions
     ) => locked(read, body, options)
   }
@@ -365,21 +344,22 @@ const settingsStatement = ({ readOnly, timeouts }: TransactionSettings) =>
     readOnly ? `, set_config('transaction_read_only', 'on', true)` : ""
   }`
 
-/**
- * The lock (tried, or waited for), and after it the schema's version and the registered encryption keys
- * (our constants only). PostgreSQL evaluates the select list in order: the probe reads after the lock.
- */
-const lockStatement = (mode: LockMode, wait: boolean) =>
-  `select pg_${wait ? "" : "try_"}advisory_xact_lock${mode === "shared" ? "_shared" : ""}(${
-    String(seedLock.id)
-  }::bigint)${wait ? "::text" : ""} as granted,
-    (select coalesce(max(migration_id), 0) from "${migrationsTable}")::int as schema_version,
+/** The lock (our constants only). */
+const lockStatement = (mode: LockMode) =>
+  `select pg_advisory_xact_lock${mode === "shared" ? "_shared" : ""}(${String(seedLock.id)}::bigint)::text as locked`
+
+/** The schema's version and the registered encryption keys, and the read's value beside them. */
+const probeStatement = (read: string | undefined) =>
+  `select (select coalesce(max(migration_id), 0) from "${migrationsTable}")::int as schema_version,
     (select coalesce(json_agg(json_build_object(
       'active_key_digest', active_key_digest, 'revoked_key_digest', revoked_key_digest, 'test', test)), '[]')
-     from dbcrypt_keys) as key_rows`
+     from dbcrypt_keys) as key_rows${
+    read === undefined ? "" : `,
+    (${read}) as read`
+  }`
 
 /**
- * `sql.withTransaction`, except that BEGIN is not a message of its own: `begin` sends it with the
+ * `sql.withTransaction`, except that BEGIN is not a message of its own: `acquire` sends it with the
  * settings and the lock.
  */
 const transactionWith = (sql: SqlClient.SqlClient) =>
@@ -407,44 +387,35 @@ const ProbeRow = Schema.Struct({
   }))
 })
 
-const TriedRow = Schema.Struct({ granted: Schema.Boolean, ...ProbeRow.fields })
+const ProbedRow = Schema.Struct({ ...ProbeRow.fields, read: Schema.optional(Schema.Unknown) })
 
-/** @effect/sql-pg's rows of a message of several statements: one array per statement. */
-const ResultSets = Schema.Array(Schema.Array(Schema.Unknown))
+const decodeProbed = (row: unknown) =>
+  Effect.orDie(Effect.map(Schema.decodeUnknown(ProbedRow)(row), (row): Probed => ({
+    probe: { schemaVersion: row.schema_version, keyRows: row.key_rows },
+    read: row.read
+  })))
 
-const probeOf = (row: typeof ProbeRow.Type): LockProbe => ({
-  schemaVersion: row.schema_version,
-  keyRows: row.key_rows
-})
-
-/** The answer to `begin`: the lock's row is the last but one statement's with a read, else the last's. */
-const decodeBegan = (withRead: boolean) => (results: ReadonlyArray<unknown>) =>
-  Schema.decodeUnknown(ResultSets)(results).pipe(
-    Effect.flatMap((sets) =>
-      Effect.map(
-        Schema.decodeUnknown(TriedRow)(sets.at(withRead ? -2 : -1)?.[0]),
-        (row): Began => ({ granted: row.granted, probe: probeOf(row), rows: withRead ? sets.at(-1) ?? [] : [] })
-      )
-    ),
-    Effect.orDie
-  )
+/**
+ * Sends the statements that begin the transaction and take the lock in one message; succeeds once the lock
+ * is granted, with the probe (and the read) to send. The probe cannot go in the same message: PostgreSQL
+ * sends a message's answers together, so a read that waits for a table lock would hide that the seed lock
+ * was granted, and its wait would count against the lock's bound.
+ */
+const acquireWith = (sql: SqlClient.SqlClient): LockPrimitives["acquire"] => (mode, settings, read) =>
+  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
+    // Nested in a transaction of the caller's, its SAVEPOINT stands for BEGIN (and the caller chose the
+    // isolation).
+    sql.unsafe(
+      `${Option.exists(transaction, ([, depth]) => depth > 0) ? "" : "BEGIN ISOLATION LEVEL READ COMMITTED; "}${
+        settingsStatement(settings)
+      }; ${lockStatement(mode)}`
+    )).pipe(
+      Effect.as(Effect.flatMap(sql.unsafe(probeStatement(read)), (rows) => decodeProbed(rows[0])))
+    )
 
 export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({
   transaction: transactionWith(sql),
-  begin: (mode, settings, read) =>
-    Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
-      // Nested in a transaction of the caller's, its SAVEPOINT stands for BEGIN.
-      sql.unsafe(
-        `${Option.exists(transaction, ([, depth]) => depth > 0) ? "" : "BEGIN; "}${settingsStatement(settings)}; ${
-          lockStatement(mode, false)
-        }${read === undefined ? "" : `; ${read}`}`
-      )).pipe(Effect.flatMap(decodeBegan(read !== undefined))),
-  acquire: (mode) =>
-    Effect.flatMap(
-      sql.unsafe(lockStatement(mode, true)),
-      (rows) => Effect.orDie(Effect.map(Schema.decodeUnknown(ProbeRow)(rows[0]), probeOf))
-    ),
-  read: (statement) => sql.unsafe(statement),
+  acquire: acquireWith(sql),
   registerKey: (key) =>
     sql`insert into dbcrypt_keys (number, active_key_digest, test)
       select coalesce(max(number), 0) + 1, ${key.active_key_digest}, ${key.test} from dbcrypt_keys

@@ -16,7 +16,7 @@ import type { LockTimeout } from "../db/AdvisoryLock.js"
 import type { DatabaseError } from "../db/DatabaseError.js"
 import { decryptionFailureOf } from "../db/ProviderRows.js"
 import { providersRead, ProviderStore, type StoreError } from "../db/ProviderStore.js"
-import { LockWait, type ReadRows, SeedLock } from "../db/SeedLock.js"
+import { LockWait, SeedLock } from "../db/SeedLock.js"
 import { type LogLine, logLines } from "../telemetry/LogLines.js"
 import { SeedReport } from "./SeedReport.js"
 
@@ -132,16 +132,16 @@ export class Seeder extends Effect.Service<Seeder>()("ai-provider-seed/Seeder", 
     const lock = yield* SeedLock
     const encryption = encryptionState(yield* Encryption)
 
-    /** Inside the locked transaction: only load (the rows came with the lock), compare and write. */
+    /** Inside the locked transaction: only load (the providers came with the lock's probe), compare and write. */
     const reconcile = (
       desired: ReadonlyArray<HashedProvider>,
       set: DesiredSet,
       options: SeedOptions,
       requestId: string
     ) =>
-    (rows: ReadRows) =>
+    (loaded: unknown) =>
       Effect.gen(function*() {
-        const stored = yield* store.loadFrom(rows).pipe(Effect.withSpan("Seed.load"))
+        const stored = yield* store.loadFrom(loaded).pipe(Effect.withSpan("Seed.load"))
         const decisions = yield* Effect.suspend(() =>
           Either.match(decide(desired, stored), {
             // A configured provider whose row does not decrypt: the cipher's own error, with its fix.

@@ -167,20 +167,13 @@ export const make = (initial: Partial<State> = {}, faults: Faults = {}) =>
             )
           )
         }),
-      // The store's own `load` reads the state: a read sent with the lock has no rows of its own here.
-      begin: () =>
-        Effect.succeed({
-          granted: faults.lockHeldBy === undefined && faults.lockGrantedAfter === undefined,
-          probe: current,
-          rows: []
-        }),
+      // The store's own `loadFrom` reads the state: the read sent with the probe has no value of its own here.
       acquire: () =>
         (faults.lockHeldBy !== undefined
           ? Effect.never
           : faults.lockGrantedAfter !== undefined
           ? Effect.sleep(faults.lockGrantedAfter)
-          : Effect.void).pipe(Effect.as(current)),
-      read: () => Effect.succeed([]),
+          : Effect.void).pipe(Effect.as(Effect.succeed({ probe: current, read: undefined }))),
       registerKey: () => Effect.void,
       holders: Effect.succeed(faults.lockHeldBy ?? [])
     }

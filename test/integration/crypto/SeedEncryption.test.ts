@@ -6,8 +6,11 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer } from "effect"
+import { pool } from "../../../src/db/Database.js"
+import { migrate } from "../../../src/db/Migrations.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
+import { waitUntil } from "../faults/Faults.js"
 import {
   cli,
   digestOf,
@@ -31,6 +34,14 @@ const extra = { ...env, CODER_AIBRIDGE_PROVIDER_1_TYPE: "anthropic", CODER_AIBRI
 const extraSecret = `sk-${run}-more-canary-123456`
 const extraEnv = { ...extra, CODER_AIBRIDGE_PROVIDER_1_KEY: extraSecret }
 const allSecrets = [...secrets, extraSecret]
+
+/** Some session waits for the seed lock in the test's database. */
+const seedWaitsForLock = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql<{ waiting: boolean }>`
+    select exists(select 1 from pg_locks where locktype = 'advisory' and objid = 10 and not granted
+      and database = (select oid from pg_database where datname = current_database())) as waiting`).pipe(
+    Effect.map((rows) => rows[0]?.waiting === true)
+  )
 
 /** Seeds `providersEnv` with `keys`; exit 0. */
 const seedWith = (...keys: ReadonlyArray<string>) =>
@@ -118,6 +129,35 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("the seed with encryp
       // The keys in the right order work.
       yield* seedWith(b, a)
     }).pipe(Effect.provide(TestDatabase.layer())))
+
+  it.effect("a key that the seed lock's holder registers while the seed waits is seen: exit 7, nothing written", () =>
+    Effect.gen(function*() {
+      const [a, b] = [newKey(), newKey()]
+      yield* migrate()
+      // Another session (on a pool of its own) takes the seed lock and registers key a, as a seed with key a
+      // does, and holds on.
+      const { url } = yield* TestDatabase.TestDatabase
+      const sql = Context.get(yield* Layer.build(pool(url, { maxConnections: 1 })), SqlClient.SqlClient)
+      const registered = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const holder = yield* sql.withTransaction(Effect.gen(function*() {
+        yield* sql`select pg_advisory_xact_lock(10)`
+        yield* sql`insert into dbcrypt_keys (number, active_key_digest, test) values (1, ${digestOf(a)}, 'coder')`
+        yield* Deferred.succeed(registered, undefined)
+        yield* Deferred.await(release)
+      })).pipe(Effect.fork)
+      yield* Deferred.await(registered)
+      const seeding = yield* Effect.fork(cli(["seed"], { ...env, ...withKeys(b) }, allSecrets))
+      yield* waitUntil("the seed waits for the seed lock", seedWaitsForLock, "60 seconds")
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      const outcome = yield* Fiber.join(seeding)
+      // Before, the seed read the keys when its wait began: it registered b beside a and wrote with b.
+      expect(outcome.code, outcome.stderr).toBe(7)
+      expect(outcome.stderr).toContain(digestOf(a))
+      expect((yield* keyRegistry).map((row) => row.active_key_digest)).toEqual([digestOf(a)])
+      expect(yield* storedValues).toEqual([])
+    }).pipe(Effect.scoped, Effect.provide(TestDatabase.layer())))
 
   it.effect("a corrupted ciphertext: exit 7 naming the provider, column and digest (never the value), nothing written", () =>
     Effect.gen(function*() {

@@ -1,8 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
+import { Context, Deferred, Duration, Effect, Fiber, Layer } from "effect"
 import { LockTimeout, serverGrace } from "../../../src/db/AdvisoryLock.js"
+import { pool } from "../../../src/db/Database.js"
 import { SeedLock } from "../../../src/db/SeedLock.js"
+import { scratchDatabase } from "../../../support/ScratchDatabase.js"
 import { holdSeedLockElsewhere } from "../../support/SeedLockHolder.js"
 import * as TestDatabase from "../../support/TestDatabase.js"
 
@@ -41,6 +43,21 @@ layer(Lock, { excludeTestServices: true })("SeedLock on PostgreSQL", (it) => {
         select count(*) as count from pg_locks where locktype = 'advisory' and not granted
           and database = (select oid from pg_database where datname = current_database())`
       expect(waiting?.count).toBe("0")
+    }))
+
+  it.scoped("names only the holders in its own database: the same lock id in another database is another lock", () =>
+    Effect.gen(function*() {
+      const lock = yield* SeedLock
+      const other = yield* scratchDatabase(TestDatabase.adminUrl(), "seed_lock_other")
+      const otherSql = Context.get(yield* Layer.build(pool(other.url, { maxConnections: 2 })), SqlClient.SqlClient)
+      const elsewhere = yield* holdSeedLockElsewhere.pipe(Effect.provideService(SqlClient.SqlClient, otherSql))
+      const here = yield* holdSeedLockElsewhere
+      const error = yield* Effect.flip(lock.withLock(Effect.void, { timeout: "300 millis" }))
+      yield* here.release
+      yield* elsewhere.release
+      expect(error).toBeInstanceOf(LockTimeout)
+      if (!(error instanceof LockTimeout)) return
+      expect(error.holders.map((holder) => holder.pid)).toEqual([here.pid])
     }))
 
   it.effect("is released after success, a typed failure, a defect and an interruption", () =>

@@ -12,8 +12,7 @@ import {
   type LockPrimitives,
   type LockProbe,
   LockWait,
-  make as makeLock,
-  type ReadRows
+  make as makeLock
 } from "../../../src/db/SeedLock.js"
 
 const holder = new LockHolder({
@@ -26,12 +25,16 @@ const holder = new LockHolder({
 
 const current: LockProbe = { schemaVersion: latestMigration, keyRows: [] }
 
+/** The probe's answer to come, once the lock is granted: `probe`, and no read. */
+const probed = (probe: LockProbe) => Effect.succeed({ probe, read: undefined })
+
+/** The lock granted at once, the probe answering `probe`. */
+const granting = (probe: LockProbe) => () => Effect.succeed(probed(probe))
+
 /** A database where somebody else holds the lock forever. */
 const contended: LockPrimitives = {
   transaction: (body) => body,
-  begin: () => Effect.succeed({ granted: false, probe: current, rows: [] }),
   acquire: () => Effect.never,
-  read: () => Effect.succeed([]),
   registerKey: () => Effect.void,
   holders: Effect.succeed([holder])
 }
@@ -55,7 +58,7 @@ describe("SeedLock bound (TestClock)", () => {
 
   it.effect("runs the body once the lock is granted within the bound", () =>
     Effect.gen(function*() {
-      const lock = make({ ...contended, acquire: () => Effect.as(Effect.sleep("200 millis"), current) })
+      const lock = make({ ...contended, acquire: () => Effect.as(Effect.sleep("200 millis"), probed(current)) })
       const fiber = yield* Effect.fork(lock.withLock(Effect.succeed("seeded"), { timeout: "500 millis" }))
       yield* TestClock.adjust("200 millis")
       expect(yield* Fiber.join(fiber)).toBe("seeded")
@@ -73,7 +76,7 @@ describe("SeedLock bound (TestClock)", () => {
 
 describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
   const lostConnection = new SqlError({ message: "Connection terminated unexpectedly", cause: new Error("gone") })
-  const free: LockPrimitives = { ...contended, acquire: () => Effect.succeed(current) }
+  const free: LockPrimitives = { ...contended, acquire: granting(current) }
 
   it.effect("a failed ROLLBACK after the body failed reports the body's failure, not a defect", () =>
     Effect.gen(function*() {
@@ -104,7 +107,7 @@ describe("SeedLock when the connection dies (COMMIT or ROLLBACK fails)", () => {
       const lock = make(onClosedConnection(() =>
         Effect.flatMap(
           Ref.getAndUpdate(attempts, (n) => n + 1),
-          (n) => n === 0 ? Effect.fail(lostConnection) : Effect.succeed(current)
+          (n) => n === 0 ? Effect.fail(lostConnection) : Effect.succeed(probed(current))
         )
       ))
       expect(yield* lock.withLock(Effect.succeed("seeded"))).toBe("seeded")
@@ -196,10 +199,12 @@ describe("SeedLock checks the schema and the keys before the body", () => {
       const lock = make({
         ...contended,
         acquire: () =>
-          Ref.modify(
+          Effect.succeed(Ref.modify(
             versions,
-            ([version, ...rest]) => [{ schemaVersion: version ?? latestMigration, keyRows: [] }, rest]
-          )
+            (
+              [version, ...rest]
+            ) => [{ probe: { schemaVersion: version ?? latestMigration, keyRows: [] }, read: undefined }, rest]
+          ))
       }, { ...plaintext, migrate: () => Ref.update(migrated, (n) => n + 1) })
       expect(yield* lock.withLock(Ref.updateAndGet(bodies, (n) => n + 1))).toBe(1)
       expect(yield* Ref.get(migrated)).toBe(1)
@@ -207,7 +212,7 @@ describe("SeedLock checks the schema and the keys before the body", () => {
 
   it.effect("a schema still behind after migrating is a DatabaseError, not a loop", () =>
     Effect.gen(function*() {
-      const lock = make({ ...contended, acquire: () => Effect.succeed({ schemaVersion: 0, keyRows: [] }) })
+      const lock = make({ ...contended, acquire: granting({ schemaVersion: 0, keyRows: [] }) })
       const error = yield* Effect.flip(lock.withLock(Effect.void))
       expect(error).toBeInstanceOf(DatabaseError)
       expect(error.message).toContain("after migrating")
@@ -217,7 +222,10 @@ describe("SeedLock checks the schema and the keys before the body", () => {
     Effect.gen(function*() {
       const ran = yield* Ref.make(false)
       const registered = { active_key_digest: cipher.digest, revoked_key_digest: null, test: cipher.encrypt("coder") }
-      const lock = make({ ...contended, acquire: () => Effect.succeed({ ...current, keyRows: [registered] }) })
+      const lock = make({
+        ...contended,
+        acquire: granting({ ...current, keyRows: [registered] })
+      })
       const error = yield* Effect.flip(lock.withLock(Ref.set(ran, true)))
       expect(error._tag).toBe("EncryptionKeyMismatch")
       expect(error.message).toContain(cipher.digest)
@@ -231,7 +239,7 @@ describe("SeedLock checks the schema and the keys before the body", () => {
       const lock = make(
         {
           ...contended,
-          acquire: () => Effect.succeed({ ...current, keyRows: [lost] }),
+          acquire: granting({ ...current, keyRows: [lost] }),
           registerKey: (row) => Ref.update(registrations, (rows) => [...rows, row.active_key_digest])
         },
         { ...plaintext, encryption: makeEncryption([cipher]) }
@@ -247,7 +255,7 @@ describe("SeedLock checks the schema and the keys before the body", () => {
       const lock = make(
         {
           ...contended,
-          acquire: () => Effect.succeed(current),
+          acquire: granting(current),
           registerKey: (row) => Ref.update(registrations, (rows) => [...rows, row.active_key_digest])
         },
         { ...plaintext, encryption: makeEncryption([cipher]) }
@@ -259,51 +267,30 @@ describe("SeedLock checks the schema and the keys before the body", () => {
     }))
 })
 
-describe("SeedLock's first message: BEGIN, the lock tried, the probe and the body's read", () => {
+describe("SeedLock's probe: after the lock, with the body's first read", () => {
   const read = { statement: "select 'the providers'", step: "load providers" }
-  const unexpected = (what: string) => () => Effect.die(new Error(`${what} was not expected`))
-  const granted = (rows: ReadonlyArray<unknown>): LockPrimitives => ({
-    ...contended,
-    begin: () => Effect.succeed({ granted: true, probe: current, rows }),
-    acquire: unexpected("a wait for the lock"),
-    read: unexpected("a second read")
-  })
-  const rowsAndWait = (rows: ReadRows) =>
-    Effect.flatMap(LockWait, ({ waitedMs }) => Effect.map(Effect.orDie(rows), (rows) => ({ rows, waitedMs })))
+  const free: LockPrimitives = { ...contended, acquire: granting(current) }
+  const valueAndWait = (value: unknown) => Effect.map(LockWait, ({ waitedMs }) => ({ value, waitedMs }))
 
-  it.effect("a free lock: one message, no wait, and the body gets the rows that came with it", () =>
+  it.effect("answers once the lock is granted, after the wait, and the body gets the read's value", () =>
     Effect.gen(function*() {
-      const lock = make(granted(["row"]))
-      expect(yield* lock.withLockReading(read, rowsAndWait)).toEqual({ rows: ["row"], waitedMs: 0 })
-    }))
-
-  it.effect("a held lock: the wait counts the first message in the bound, then the read runs", () =>
-    Effect.gen(function*() {
+      const steps = yield* Ref.make<Array<string>>([])
+      const step = (name: string) => Ref.update(steps, (all) => [...all, name])
       const lock = make({
         ...contended,
-        begin: () => Effect.as(Effect.sleep("100 millis"), { granted: false, probe: current, rows: ["stale"] }),
-        acquire: () => Effect.as(Effect.sleep("300 millis"), current),
-        read: () => Effect.succeed(["fresh"])
+        acquire: (_mode, _settings, statement) =>
+          Effect.zipRight(
+            Effect.zipRight(Effect.sleep("300 millis"), step("locked")),
+            Effect.succeed(Effect.as(step(`probed with ${statement}`), { probe: current, read: ["row"] }))
+          )
       })
-      const fiber = yield* Effect.fork(lock.withLockReading(read, rowsAndWait, { timeout: "500 millis" }))
-      yield* TestClock.adjust("400 millis")
-      expect(yield* Fiber.join(fiber)).toEqual({ rows: ["fresh"], waitedMs: 400 })
+      const fiber = yield* Effect.fork(lock.withLockReading(read, valueAndWait, { timeout: "500 millis" }))
+      yield* TestClock.adjust("300 millis")
+      expect(yield* Fiber.join(fiber)).toEqual({ value: ["row"], waitedMs: 300 })
+      expect(yield* Ref.get(steps)).toEqual(["locked", `probed with ${read.statement}`])
     }))
 
-  it.effect("a held lock never granted fails at the bound, the first message included", () =>
-    Effect.gen(function*() {
-      const lock = make({
-        ...contended,
-        begin: () => Effect.as(Effect.sleep("100 millis"), { granted: false, probe: current, rows: [] })
-      })
-      const fiber = yield* Effect.fork(lock.withLockReading(read, rowsAndWait, { timeout: "500 millis" }))
-      yield* TestClock.adjust("499 millis")
-      expect(fiber.unsafePoll()).toBeNull()
-      yield* TestClock.adjust("1 millis")
-      expect(yield* Effect.flip(Fiber.join(fiber))).toMatchObject({ _tag: "LockTimeout", waitedMs: 500 })
-    }))
-
-  it.effect("a message that fails on a table or column the migrations add is a schema to migrate", () =>
+  it.effect("a statement that fails on a table or column the migrations add is a schema to migrate", () =>
     Effect.gen(function*() {
       const migrated = yield* Ref.make(0)
       const missingColumn = new SqlError({
@@ -312,25 +299,24 @@ describe("SeedLock's first message: BEGIN, the lock tried, the probe and the bod
       })
       const attempts = yield* Ref.make(0)
       const lock = make({
-        ...granted(["row"]),
-        begin: () =>
-          Effect.flatMap(
+        ...free,
+        acquire: () =>
+          Effect.succeed(Effect.flatMap(
             Ref.getAndUpdate(attempts, (n) => n + 1),
-            (n) =>
-              n === 0 ? Effect.fail(missingColumn) : Effect.succeed({ granted: true, probe: current, rows: ["row"] })
-          )
+            (n) => n === 0 ? Effect.fail(missingColumn) : Effect.succeed({ probe: current, read: ["row"] })
+          ))
       }, { ...plaintext, migrate: () => Ref.update(migrated, (n) => n + 1) })
-      expect((yield* lock.withLockReading(read, rowsAndWait)).rows).toEqual(["row"])
+      expect((yield* lock.withLockReading(read, valueAndWait)).value).toEqual(["row"])
       expect(yield* Ref.get(migrated)).toBe(1)
 
       // Still failing after migrating: the database's own answer, not a loop.
-      const broken = make({ ...granted([]), begin: () => Effect.fail(missingColumn) })
-      const error = yield* Effect.flip(broken.withLockReading(read, rowsAndWait))
+      const broken = make({ ...free, acquire: () => Effect.succeed(Effect.fail(missingColumn)) })
+      const error = yield* Effect.flip(broken.withLockReading(read, valueAndWait))
       expect(error).toBeInstanceOf(DatabaseError)
       expect(error.message).toContain("column p.settings_key_id does not exist after migrating")
     }))
 
-  it.effect("a server gone silent during the message is the read's failure, not tried again", () =>
+  it.effect("a server gone silent during the read is the read's failure, not tried again", () =>
     Effect.gen(function*() {
       const attempts = yield* Ref.make(0)
       const silent = new SqlError({
@@ -338,10 +324,10 @@ describe("SeedLock's first message: BEGIN, the lock tried, the probe and the bod
         cause: new ServerSilent(Duration.seconds(19))
       })
       const lock = make({
-        ...granted([]),
-        begin: () => Effect.zipRight(Ref.update(attempts, (n) => n + 1), Effect.fail(silent))
+        ...free,
+        acquire: () => Effect.succeed(Effect.zipRight(Ref.update(attempts, (n) => n + 1), Effect.fail(silent)))
       })
-      const error = yield* Effect.flip(lock.withLockReading(read, rowsAndWait))
+      const error = yield* Effect.flip(lock.withLockReading(read, valueAndWait))
       expect(error).toBeInstanceOf(DatabaseError)
       expect((error as DatabaseError).step).toBe("load providers")
       expect(error.message).toContain("sent nothing")
