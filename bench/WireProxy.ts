@@ -11,8 +11,9 @@
  * - the extended protocol counts each `Execute` (`E`) once: node-postgres sends Parse/Bind/Describe/
  *   Execute/Sync together for a query with parameters, and a reused prepared statement is Bind/Execute
  *   only. A Parse alone (no Execute) is not a statement.
- * - `roundTrips` counts the server's `ReadyForQuery` (`Z`) messages: one per simple query and per Sync,
- *   one at the end of the startup; the client waits for each.
+ * - `roundTrips` counts the server's `ReadyForQuery` (`Z`) messages that answer something the client sent
+ *   after the one before (one per simple query and per Sync, one at the end of the startup): messages that
+ *   a client writes before the answer to the first (pipelined) share one round trip.
  *
  * The delay holds every chunk `delayMs` in each direction, in order, so one round trip costs
  * 2 x `delayMs` more; the first client bytes also wait one extra round trip, which stands for the TCP
@@ -258,8 +259,12 @@ const serve = (options: WireProxyOptions, state: State, id: number) => (client: 
   const portals = new Map<string, string>()
   const record = (protocol: WireStatement["protocol"], text: string) =>
     state.statements.push({ atMs: now(), connection: id, protocol, text: text.slice(0, textLimit) })
+  let clientSentSinceAnswer = false
   const backend = new MessageReader("none", () => false, (type) => {
-    if (type === Z) connection.roundTrips++
+    if (type === Z && clientSentSinceAnswer) {
+      connection.roundTrips++
+      clientSentSinceAnswer = false
+    }
   })
   const frontend = new MessageReader(
     "startup",
@@ -287,6 +292,7 @@ const serve = (options: WireProxyOptions, state: State, id: number) => (client: 
   }
   forward(client, upstream, clientDelay, maxQueuedBytes, later, (chunk) => {
     connection.bytesFromClient += chunk.length
+    clientSentSinceAnswer = true
     frontend.push(chunk)
   })
   forward(upstream, client, () => delayMs, maxQueuedBytes, later, (chunk) => {

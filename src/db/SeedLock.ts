@@ -12,15 +12,16 @@
  *
  * One message begins it: BEGIN (read committed, whatever the database's default: each statement after the
  * lock must see what the lock's last holder committed), those settings and the lock, waited for within the
- * bound. The probe is the next statement, so that it reads what is there once the lock is granted, not what
- * was there when the wait began; the body's first read (the seed's load of the stored providers) goes in
- * that same statement, so a no-op seed is still three statements besides BEGIN and COMMIT. What fails in
- * it is the read's step.
+ * bound. The probe is the next message, written at the same time (pipelined: one round trip for both), so
+ * that it reads what is there once the lock is granted, not what was there when the wait began; the body's
+ * first read (the seed's load of the stored providers) goes in that same statement, so a no-op seed is
+ * three statements besides BEGIN and COMMIT. What fails in it is the read's step.
  */
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Cause } from "effect"
 import { Clock, Context, Data, Duration, Effect, Exit, Option, Ref, Schema, Scope } from "effect"
+import Pg from "pg"
 import { LockIDAIProvidersEnvSeed } from "../core/LockIds.js"
 import { type DbcryptKeyRow, Encryption, type NewDbcryptKey } from "../crypto/Encryption.js"
 import {
@@ -35,6 +36,7 @@ import {
 import { ServerSilent } from "./Database.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 import { latestMigration, type MigrateOptions, Migrations, migrationsTable } from "./Migrations.js"
+import { pipelined } from "./Pipelined.js"
 
 export const seedLock: AdvisoryLock = {
   id: LockIDAIProvidersEnvSeed,
@@ -100,9 +102,9 @@ export interface LockPrimitives {
   /** Runs `body` in a transaction that `acquire` begins: COMMIT when it succeeds, else ROLLBACK. */
   readonly transaction: <A, E, R>(body: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
   /**
-   * Begins the transaction with its settings and waits for the lock: one message, one round trip (10 ms
-   * each to a database 5 ms away). Succeeds once the lock is granted, with the probe (and `read` beside
-   * it, in one statement) to run.
+   * Begins the transaction with its settings and waits for the lock, the probe (with `read` beside it, one
+   * statement) written behind it: one round trip (10 ms each to a database 5 ms away). Succeeds once the
+   * lock is granted, with the probe's answer to come.
    */
   readonly acquire: (
     mode: LockMode,
@@ -395,23 +397,55 @@ const decodeProbed = (row: unknown) =>
     read: row.read
   })))
 
+/** The probe's row as PostgreSQL's text, from a pipelined answer (Pipelined.ts). */
+const ProbedText = Schema.Struct({
+  schema_version: Schema.NumberFromString,
+  key_rows: Schema.parseJson(ProbeRow.fields.key_rows),
+  read: Schema.optional(Schema.parseJson())
+})
+
+const decodeProbedText = (row: unknown) =>
+  Effect.orDie(Effect.map(Schema.decodeUnknown(ProbedText)(row), (row): Probed => ({
+    probe: { schemaVersion: row.schema_version, keyRows: row.key_rows },
+    read: row.read
+  })))
+
+/** The node-postgres client under an @effect/sql-pg connection (its `pg` field), and its backend's pid. */
+const pgClientOf = (connection: object) =>
+  "pg" in connection && connection.pg instanceof Pg.Client && "processID" in connection.pg &&
+    typeof connection.pg.processID === "number"
+    ? { client: connection.pg, pid: connection.pg.processID }
+    : undefined
+
+/** Cancels what a backend runs, from a connection of its own: the transaction's is busy. */
+const cancelBackend = (sql: SqlClient.SqlClient, pid: number) =>
+  Effect.scoped(
+    Effect.flatMap(sql.reserve, (connection) =>
+      connection.executeUnprepared("select pg_cancel_backend($1)", [pid], undefined))
+  ).pipe(Effect.ignore)
+
 /**
- * Sends the statements that begin the transaction and take the lock in one message; succeeds once the lock
- * is granted, with the probe (and the read) to send. The probe cannot go in the same message: PostgreSQL
- * sends a message's answers together, so a read that waits for a table lock would hide that the seed lock
- * was granted, and its wait would count against the lock's bound.
+ * Begins the transaction, sets its timeouts and takes the lock (one message), with the probe and the
+ * read pipelined behind it (Pipelined.ts): succeeds when the lock's message is answered, with the probe's
+ * answer to come. The bound is on the lock's message alone; the probe reads once the lock is held. Over a
+ * driver other than node-postgres, the probe is sent once the lock is granted.
  */
 const acquireWith = (sql: SqlClient.SqlClient): LockPrimitives["acquire"] => (mode, settings, read) =>
-  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
+  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) => {
     // Nested in a transaction of the caller's, its SAVEPOINT stands for BEGIN (and the caller chose the
     // isolation).
-    sql.unsafe(
-      `${Option.exists(transaction, ([, depth]) => depth > 0) ? "" : "BEGIN ISOLATION LEVEL READ COMMITTED; "}${
-        settingsStatement(settings)
-      }; ${lockStatement(mode)}`
-    )).pipe(
-      Effect.as(Effect.flatMap(sql.unsafe(probeStatement(read)), (rows) => decodeProbed(rows[0])))
-    )
+    const locking = `${
+      Option.exists(transaction, ([, depth]) => depth > 0) ? "" : "BEGIN ISOLATION LEVEL READ COMMITTED; "
+    }${settingsStatement(settings)}; ${lockStatement(mode)}`
+    const probing = probeStatement(read)
+    const pg = Option.getOrUndefined(Option.flatMapNullable(transaction, ([connection]) => pgClientOf(connection)))
+    return pg === undefined
+      ? Effect.as(sql.unsafe(locking), Effect.flatMap(sql.unsafe(probing), (rows) => decodeProbed(rows[0])))
+      : Effect.map(
+        pipelined(pg.client, locking, probing, cancelBackend(sql, pg.pid)),
+        ([, probed]) => Effect.flatMap(probed, (rows) => decodeProbedText(rows[0]))
+      )
+  })
 
 export const sqlPrimitives = (sql: SqlClient.SqlClient): LockPrimitives => ({
   transaction: transactionWith(sql),
