@@ -514,9 +514,9 @@ range of the per-round figures.
 "Seed" is the in-process seed as the program runs it, from the compiled library (\`dist/\`, what a server
 that imports the package loads): environment (an indexed \`ConfigProvider\`) -> desired set -> locked
 transaction -> load -> decide -> batched inserts -> commit, migrations done before. "Baseline" is the same rows through plain \`pg\`: begin, lock, one select, one insert per table,
-commit, rows built in a plain loop. "Statements" here are the messages the seed sends through \`@effect/sql\`
-(the first holds BEGIN, the transaction's settings and the lock; COMMIT is not counted); the wire counts
-below count every statement.
+commit, rows built in a plain loop. "Statements" here are the messages the seed sends as \`@effect/sql\`
+statements: the writes (the lock's message and the probe with the load, pipelined on the driver's client,
+and COMMIT are not counted); the wire counts below count every statement.
 
 | providers | statements, first seed | statements, no-op restart | seed (ms) | no-op restart (ms) | baseline (ms) | seed / baseline |
 |---:|---:|---:|---:|---:|---:|---:|

@@ -86,10 +86,13 @@ const leftoverAnswerBound = "10 seconds"
 
 /**
  * Writes `first` and `second` (simple queries: SQL text, no parameters) to `client`, which must be idle,
- * at once. Succeeds with the first's rows once it is answered, with the second's answer to wait for. If the
- * wait for the first is interrupted, `cancel` runs (the server would go on otherwise). When the first fails
- * or its wait is interrupted, the wait ends only with the second's answer too, so that the client is idle
- * for its next query (queued behind the second, node-postgres would warn on stderr).
+ * at once. Succeeds with the first's rows once it is answered, with the second's answer to wait for.
+ *
+ * Either wait, interrupted, runs `cancel` (the server would go on otherwise). When the first fails or a
+ * wait is interrupted, the client is left idle for its next query (a ROLLBACK): the second answer is
+ * awaited, at most `leftoverAnswerBound`; without it by then, the connection is closed, which fails what
+ * is still pending (a query queued behind a pending one would wait as long, and node-postgres would warn
+ * on stderr).
  */
 export const pipelined = (
   client: Pg.Client,
@@ -106,10 +109,16 @@ export const pipelined = (
       }, firstAnswer.settle)
     )
     client.query(new Answer(() => {}, secondAnswer.settle))
-    const secondDone = Effect.ignore(Effect.timeout(secondAnswer.wait, leftoverAnswerBound))
+    // Interruptible inside the uninterruptible finalizers, so that the bound can end it.
+    const idle = Effect.interruptible(secondAnswer.wait).pipe(
+      Effect.timeout(leftoverAnswerBound),
+      Effect.catchTag("TimeoutException", () => Effect.sync(() => client.connection.stream.destroy())),
+      Effect.ignore
+    )
+    const cancelled = Effect.zipRight(cancel, idle)
     return firstAnswer.wait.pipe(
-      Effect.tapError(() => secondDone),
-      Effect.onInterrupt(() => Effect.zipRight(cancel, secondDone)),
-      Effect.map((rows) => [rows, secondAnswer.wait] as const)
+      Effect.tapError(() => idle),
+      Effect.onInterrupt(() => cancelled),
+      Effect.map((rows) => [rows, secondAnswer.wait.pipe(Effect.onInterrupt(() => cancelled))] as const)
     )
   })

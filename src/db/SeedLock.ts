@@ -410,12 +410,21 @@ const decodeProbedText = (row: unknown) =>
     read: row.read
   })))
 
-/** The node-postgres client under an @effect/sql-pg connection (its `pg` field), and its backend's pid. */
-const pgClientOf = (connection: object) =>
-  "pg" in connection && connection.pg instanceof Pg.Client && "processID" in connection.pg &&
-    typeof connection.pg.processID === "number"
-    ? { client: connection.pg, pid: connection.pg.processID }
-    : undefined
+/** `object[key]`, when `object` is an object that has it. */
+const fieldOf = (object: unknown, key: string): unknown =>
+  typeof object === "object" && object !== null && key in object ? Reflect.get(object, key) : undefined
+
+/**
+ * The node-postgres client under an @effect/sql-pg connection (its `pg` field), and its backend's pid; none
+ * when its queries have a `query_timeout` (node-postgres times each query it is given, and one of two
+ * pipelined queries timed out on its own would leave the client out of step with the server).
+ */
+const pgClientOf = (connection: object) => {
+  const client = fieldOf(connection, "pg")
+  const pid = fieldOf(client, "processID")
+  const queryTimeout = fieldOf(fieldOf(client, "connectionParameters"), "query_timeout")
+  return client instanceof Pg.Client && typeof pid === "number" && !queryTimeout ? { client, pid } : undefined
+}
 
 /** Cancels what a backend runs, from a connection of its own: the transaction's is busy. */
 const cancelBackend = (sql: SqlClient.SqlClient, pid: number) =>
@@ -428,7 +437,7 @@ const cancelBackend = (sql: SqlClient.SqlClient, pid: number) =>
  * Begins the transaction, sets its timeouts and takes the lock (one message), with the probe and the
  * read pipelined behind it (Pipelined.ts): succeeds when the lock's message is answered, with the probe's
  * answer to come. The bound is on the lock's message alone; the probe reads once the lock is held. Over a
- * driver other than node-postgres, the probe is sent once the lock is granted.
+ * driver other than node-postgres (or with a `query_timeout`), the probe is sent once the lock is granted.
  */
 const acquireWith = (sql: SqlClient.SqlClient): LockPrimitives["acquire"] => (mode, settings, read) =>
   Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) => {

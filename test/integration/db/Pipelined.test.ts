@@ -86,6 +86,34 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("pipelined simple que
       yield* noQueuedQueryWarning
     }))
 
+  it.scoped("an interrupted wait for the second (the probe behind the lock) runs the cancel too", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const pg = yield* client
+      const cancelled = yield* Ref.make(false)
+      const cancel = Effect.zipRight(
+        Ref.set(cancelled, true),
+        Effect.ignore(sql`select pg_cancel_backend(${pidOf(pg)})`)
+      )
+      const [first, second] = yield* pipelined(pg, "select 'first' as answer", "select pg_sleep(60)", cancel)
+      expect(first).toEqual([{ answer: "first" }])
+      const waiting = yield* Effect.fork(second)
+      yield* waitUntil(
+        "the second query sleeps",
+        Effect.map(
+          sql<{ sleeping: boolean }>`select exists(select 1 from pg_stat_activity where pid = ${
+            pidOf(pg)
+          } and state = 'active' and query like '%pg_sleep%') as sleeping`,
+          (rows) => rows[0]?.sleeping === true
+        ),
+        "30 seconds"
+      )
+      yield* Fiber.interrupt(waiting)
+      expect(yield* Ref.get(cancelled)).toBe(true)
+      expect((yield* Effect.promise(() => pg.query("select 5 as five"))).rows).toEqual([{ five: 5 }])
+      yield* noQueuedQueryWarning
+    }))
+
   it.scoped("an interrupted wait for the first runs the cancel, and the client recovers", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
