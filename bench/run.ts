@@ -570,7 +570,7 @@ the same run, in pairs (${encryptionPairs(1000)} at 1,000, ${
   } at 10,000), the order swapped in every other pair: the medians, and
 the median of the pairs' ratios. The cost is per value: AES-256-GCM about 4 µs (an OpenSSL context per
 value, as each has its own nonce; nonces drawn 1,024 at a time), done while the server writes the part's
-providers and audit rows (the keys go with the next statement), and PostgreSQL's foreign-key check of
+providers and audit rows (the keys go with the next statement; the last part's with their own), and PostgreSQL's foreign-key check of
 the key id, about 3 µs a row, and the longer values, about 1 µs a row, which add to the server's work.
 
 | providers | without (ms) | with a key (ms) | with / without (median of the pairs) |
