@@ -86,20 +86,24 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("pipelined simple que
       yield* noQueuedQueryWarning
     }))
 
-  it.scoped("an interrupted wait for the second (the probe behind the lock) runs the cancel too", () =>
+  /**
+   * Interrupts `wait` once `pg`'s backend sleeps in the query `waiting` started: the cancel must have run
+   * (pg_cancel_backend, recorded) and the client take its next query at once, with no warning.
+   */
+  const interruptedWhileSleeping = (
+    pg: Pg.Client,
+    waiting: (cancel: Effect.Effect<void>) => Effect.Effect<unknown, unknown>
+  ) =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const pg = yield* client
       const cancelled = yield* Ref.make(false)
       const cancel = Effect.zipRight(
         Ref.set(cancelled, true),
         Effect.ignore(sql`select pg_cancel_backend(${pidOf(pg)})`)
       )
-      const [first, second] = yield* pipelined(pg, "select 'first' as answer", "select pg_sleep(60)", cancel)
-      expect(first).toEqual([{ answer: "first" }])
-      const waiting = yield* Effect.fork(second)
+      const fiber = yield* Effect.fork(waiting(cancel))
       yield* waitUntil(
-        "the second query sleeps",
+        "the query sleeps",
         Effect.map(
           sql<{ sleeping: boolean }>`select exists(select 1 from pg_stat_activity where pid = ${
             pidOf(pg)
@@ -108,35 +112,25 @@ layer(TestDatabase.layer(), { excludeTestServices: true })("pipelined simple que
         ),
         "30 seconds"
       )
-      yield* Fiber.interrupt(waiting)
+      yield* Fiber.interrupt(fiber)
       expect(yield* Ref.get(cancelled)).toBe(true)
       expect((yield* Effect.promise(() => pg.query("select 5 as five"))).rows).toEqual([{ five: 5 }])
       yield* noQueuedQueryWarning
-    }))
+    })
+
+  it.scoped("an interrupted wait for the second (the probe behind the lock) runs the cancel too", () =>
+    Effect.flatMap(client, (pg) =>
+      interruptedWhileSleeping(pg, (cancel) =>
+        Effect.flatMap(
+          pipelined(pg, "select 'first' as answer", "select pg_sleep(60)", cancel),
+          ([first, second]) => Effect.zipRight(Effect.sync(() => expect(first).toEqual([{ answer: "first" }])), second)
+        ))))
 
   it.scoped("an interrupted wait for the first runs the cancel, and the client recovers", () =>
-    Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      const pg = yield* client
-      const cancelled = yield* Ref.make(false)
-      const cancel = Effect.zipRight(
-        Ref.set(cancelled, true),
-        Effect.ignore(sql`select pg_cancel_backend(${pidOf(pg)})`)
-      )
-      const waiting = yield* Effect.fork(pipelined(pg, "select pg_sleep(60)", "select 'second' as answer", cancel))
-      yield* waitUntil(
-        "the first query runs",
-        Effect.map(
-          sql<{ running: boolean }>`select exists(select 1 from pg_stat_activity where pid = ${
-            pidOf(pg)
-          } and state = 'active') as running`,
-          (rows) => rows[0]?.running === true
-        ),
-        "30 seconds"
-      )
-      yield* Fiber.interrupt(waiting)
-      expect(yield* Ref.get(cancelled)).toBe(true)
-      expect((yield* Effect.promise(() => pg.query("select 4 as four"))).rows).toEqual([{ four: 4 }])
-      yield* noQueuedQueryWarning
-    }))
+    Effect.flatMap(
+      client,
+      (pg) =>
+        interruptedWhileSleeping(pg, (cancel) =>
+          pipelined(pg, "select pg_sleep(60)", "select 'second' as answer", cancel))
+    ))
 })
