@@ -75,11 +75,16 @@ const unknownFields = (settings: unknown): ReadonlyArray<string> =>
     ? Object.keys(settings).filter((field) => !knownSettingsFields.has(field)).sort()
     : []
 
+/**
+ * Where a decoded value failed, as paths (`0.keys.1`), never the value: a parse error's own message quotes
+ * it, and a stored row may hold a key. `root` names the value itself.
+ */
+export const failingPaths = (error: ParseResult.ParseError, root: string): ReadonlyArray<string> =>
+  Array.from(new Set(ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => issue.path.join(".") || root)))
+
 /** What cannot be read in a settings blob: paths and the markers `_type`/`_version`, never a field value. */
 const settingsProblem = (error: ParseResult.ParseError, settings: unknown): string => {
-  const paths = Array.from(
-    new Set(ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => issue.path.join(".") || "(settings)"))
-  )
+  const paths = failingPaths(error, "(settings)")
   const marker = (key: "_type" | "_version") =>
     typeof settings === "object" && settings !== null && key in settings
       ? `${key} ${JSON.stringify((settings as Record<string, unknown>)[key])}`

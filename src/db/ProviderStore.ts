@@ -13,7 +13,14 @@ import { isValidProviderName, providerNameRule } from "../core/ProviderName.js"
 import { type DecryptionFailed, Encryption } from "../crypto/Encryption.js"
 import { ConstraintViolation } from "./ConstraintViolation.js"
 import { DatabaseError, pgErrorFields } from "./DatabaseError.js"
-import { type NewKeyRow, type NewProviderRow, ProviderRow, settingsText, toStoredRow } from "./ProviderRows.js"
+import {
+  failingPaths,
+  type NewKeyRow,
+  type NewProviderRow,
+  ProviderRow,
+  settingsText,
+  toStoredRow
+} from "./ProviderRows.js"
 import type { LockedRead } from "./SeedLock.js"
 
 export type StoreError = DatabaseError | ConstraintViolation | DecryptionFailed
@@ -115,7 +122,14 @@ export const make = (sql: SqlClient.SqlClient, encryption: typeof Encryption.Ser
   /** The stored providers from the value of `providersRead` (read with the seed lock's probe, or alone). */
   const loadFrom = (providers: unknown) =>
     decodeProviderRows(providers).pipe(
-      Effect.mapError((error) => new DatabaseError({ step: providersRead.step, reason: error.message })),
+      Effect.mapError((error) =>
+        new DatabaseError({
+          step: providersRead.step,
+          reason: `the stored providers do not have the expected shape at ${
+            failingPaths(error, "(the list)").join(", ")
+          }`
+        })
+      ),
       Effect.map((decoded) => decoded.map(toStoredRow(encryption))),
       Effect.withSpan("ProviderStore.load")
     )

@@ -5,7 +5,7 @@
  * behind PgBouncer in transaction mode, where session locks do not.
  *
  * Every transaction that reads or writes providers runs here, so the checks it needs live here too, in
- * the lock's own statement: the schema's version (behind: migrate under the migrations lock, then try
+ * the probe that follows the lock: the schema's version (behind: migrate under the migrations lock, then try
  * once more) and the encryption keys registered in `dbcrypt_keys` (they must match the configured ones
  * before anything is read or written). The transaction sets its own timeouts, whatever the database's
  * defaults are.
@@ -37,6 +37,7 @@ import { ServerSilent } from "./Database.js"
 import { DatabaseError, sqlStateOf } from "./DatabaseError.js"
 import { latestMigration, type MigrateOptions, Migrations, migrationsTable } from "./Migrations.js"
 import { pipelined } from "./Pipelined.js"
+import { failingPaths } from "./ProviderRows.js"
 
 export const seedLock: AdvisoryLock = {
   id: LockIDAIProvidersEnvSeed,
@@ -68,7 +69,7 @@ export interface LockedRead {
   readonly step: string
 }
 
-/** What the lock's statement reads beside the lock. */
+/** What the probe reads once the lock is held. */
 export interface LockProbe {
   /** The highest migration applied. */
   readonly schemaVersion: number
@@ -389,13 +390,8 @@ const ProbeRow = Schema.Struct({
   }))
 })
 
+/** The probe's row as @effect/sql-pg decodes it (over a driver that is not pipelined). */
 const ProbedRow = Schema.Struct({ ...ProbeRow.fields, read: Schema.optional(Schema.Unknown) })
-
-const decodeProbed = (row: unknown) =>
-  Effect.orDie(Effect.map(Schema.decodeUnknown(ProbedRow)(row), (row): Probed => ({
-    probe: { schemaVersion: row.schema_version, keyRows: row.key_rows },
-    read: row.read
-  })))
 
 /** The probe's row as PostgreSQL's text, from a pipelined answer (Pipelined.ts). */
 const ProbedText = Schema.Struct({
@@ -404,11 +400,20 @@ const ProbedText = Schema.Struct({
   read: Schema.optional(Schema.parseJson())
 })
 
-const decodeProbedText = (row: unknown) =>
-  Effect.orDie(Effect.map(Schema.decodeUnknown(ProbedText)(row), (row): Probed => ({
-    probe: { schemaVersion: row.schema_version, keyRows: row.key_rows },
-    read: row.read
-  })))
+/**
+ * The probe's row, by one of the schemas above. Ours and PostgreSQL's own JSON, so a failure is a defect;
+ * it names where, never the value (the read holds the stored keys).
+ */
+const decodeProbed = <I>(schema: Schema.Schema<typeof ProbedRow.Type, I>) => (row: unknown) =>
+  Schema.decodeUnknown(schema)(row).pipe(
+    Effect.map((row): Probed => ({
+      probe: { schemaVersion: row.schema_version, keyRows: row.key_rows },
+      read: row.read
+    })),
+    Effect.orDieWith((error) =>
+      new Error(`the seed lock's probe did not decode at ${failingPaths(error, "(the row)").join(", ")}`)
+    )
+  )
 
 /** `object[key]`, when `object` is an object that has it. */
 const fieldOf = (object: unknown, key: string): unknown =>
@@ -449,10 +454,10 @@ const acquireWith = (sql: SqlClient.SqlClient): LockPrimitives["acquire"] => (mo
     const probing = probeStatement(read)
     const pg = Option.getOrUndefined(Option.flatMapNullable(transaction, ([connection]) => pgClientOf(connection)))
     return pg === undefined
-      ? Effect.as(sql.unsafe(locking), Effect.flatMap(sql.unsafe(probing), (rows) => decodeProbed(rows[0])))
+      ? Effect.as(sql.unsafe(locking), Effect.flatMap(sql.unsafe(probing), (rows) => decodeProbed(ProbedRow)(rows[0])))
       : Effect.map(
         pipelined(pg.client, locking, probing, cancelBackend(sql, pg.pid)),
-        ([, probed]) => Effect.flatMap(probed, (rows) => decodeProbedText(rows[0]))
+        ([, probed]) => Effect.flatMap(probed, (rows) => decodeProbed(ProbedText)(rows[0]))
       )
   })
 
